@@ -1,0 +1,704 @@
+//! The timing pass: the sample's events replayed through the asynchronous hardware.
+//!
+//! Every core unit (axon-in, synapse, soma, axon-out) and every router output port is an actor
+//! with its own local time (`busy_until`) that takes packets from bounded FIFOs. A unit that
+//! finds its next FIFO full waits (backpressure); router ports arbitrate first come, first
+//! served. There is no clock: an event happens when its inputs are there and its unit is free.
+//! A core's soma runs step t of a partition once every end-of-step token it depends on has been
+//! integrated and the partition has finished step t-1 (docs/simulator.md).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use crate::cost::ScaledCosts;
+use crate::functional::Trace;
+use crate::model::Architecture;
+use crate::plan::{Plan, STEP_WINDOW};
+
+const SPIKE: u8 = 0;
+const TOKEN: u8 = 1;
+const CREDIT: u8 = 2;
+
+#[derive(Debug, Clone, Copy)]
+struct Packet {
+    dst: u32,
+    /// Synapses at the destination (spike) or index into the source's routes (token, credit).
+    syn: u32,
+    /// Source partition (tokens and credits).
+    src: u32,
+    step: u32,
+    kind: u8,
+}
+
+impl Packet {
+    /// End-of-step tokens and credits: handshakes with no synaptic work.
+    fn is_token(&self) -> bool {
+        self.kind != SPIKE
+    }
+}
+
+struct Buffer {
+    q: VecDeque<Packet>,
+    /// Packets at the front of `q` that have arrived (the rest are still on their link).
+    arrived: u32,
+}
+
+#[derive(Default)]
+struct Server {
+    requests: VecDeque<u32>,
+    blocked: bool,
+    /// Where the packet in service goes when it is done (u32::MAX: the synapse sink).
+    out: u32,
+    in_service: Option<Packet>,
+}
+
+struct Job {
+    part: u32,
+    step: u32,
+    spike: u32,
+    fan: u32,
+    token: u32,
+    credit: u32,
+    blocked: bool,
+}
+
+#[derive(Default)]
+struct Soma {
+    busy_until: u64,
+    job: Option<Job>,
+    wake_pending: bool,
+}
+
+/// What happened to a unit; also the codes of the timeline's `unit` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Unit {
+    Soma = 0,
+    AxonOut = 1,
+    Link = 2,
+    AxonIn = 3,
+    Synapse = 4,
+}
+
+/// One interval of work of one unit.
+#[derive(Debug, Clone, Copy)]
+pub struct TimelineRecord {
+    pub start_fs: u64,
+    pub end_fs: u64,
+    pub unit: Unit,
+    /// Core (core units) or tile (links).
+    pub index: u32,
+    /// Router output port for links (0 east, 1 west, 2 north, 3 south, 4+k core k); else 0.
+    pub port: u8,
+    pub step: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Timing {
+    pub latency_fs: u64,
+    pub critical_path_fs: u64,
+    pub serial_fs: u64,
+    /// End-of-step tokens and step credits sent, and the hops they took.
+    pub tokens: u64,
+    pub token_hops: u64,
+    pub credits: u64,
+    pub stalls: u64,
+    /// Per core: busy time of axon-in, synapse, soma, axon-out.
+    pub core_busy_fs: Vec<[u64; 4]>,
+    pub core_tokens_out: Vec<u64>,
+    pub core_token_hops: Vec<u64>,
+    pub timeline: Option<Vec<TimelineRecord>>,
+}
+
+const EV_SERVER: u64 = 0;
+const EV_SOMA: u64 = 1;
+
+struct Sim<'a> {
+    plan: &'a Plan,
+    trace: &'a Trace,
+    arch: &'a Architecture,
+    steps: usize,
+    cpt: usize,
+    ports: usize,
+    base: usize,
+    cap: usize,
+    lanes: u64,
+    t_hop: [u64; 4],
+    t_synapse: u64,
+    t_in: u64,
+    t_out: u64,
+    t_token: u64,
+    t_access: u64,
+    t_update: u64,
+    t_spike: u64,
+    buffers: Vec<Buffer>,
+    servers: Vec<Server>,
+    somas: Vec<Soma>,
+    ready: Vec<BinaryHeap<Reverse<(u32, u32)>>>,
+    pending: Vec<u32>,
+    done_step: Vec<i64>,
+    heap: BinaryHeap<Reverse<(u64, u64, u64)>>,
+    seq: u64,
+    now: u64,
+    work: VecDeque<(u64, usize)>,
+    out: Timing,
+}
+
+pub fn run(
+    plan: &Plan,
+    trace: &Trace,
+    arch: &Architecture,
+    costs: &ScaledCosts,
+    keep_timeline: bool,
+) -> Result<Timing, String> {
+    let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline);
+    sim.start();
+    while let Some(Reverse((time, _, ev))) = sim.heap.pop() {
+        sim.now = time;
+        let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
+        if kind == EV_SERVER {
+            sim.complete(id);
+        } else {
+            sim.somas[id].wake_pending = false;
+        }
+        sim.work.push_back((kind, id));
+        sim.drain();
+    }
+    sim.finish(costs)
+}
+
+impl<'a> Sim<'a> {
+    fn new(
+        plan: &'a Plan,
+        trace: &'a Trace,
+        arch: &'a Architecture,
+        c: &ScaledCosts,
+        keep_timeline: bool,
+    ) -> Self {
+        let cpt = arch.cores_per_tile as usize;
+        let ports = 4 + cpt;
+        let n_cores = arch.n_cores();
+        let base = arch.n_tiles() * ports;
+        let n = base + 3 * n_cores;
+        let flits = arch.flits_per_packet() as u64;
+        let steps = trace.steps;
+        let n_parts = plan.parts.len();
+        // Step t of a partition waits for its tokens and, past the window, its credits.
+        let mut pending = vec![0u32; n_parts * steps];
+        for (q, e) in plan.expected_tokens.iter().enumerate() {
+            for t in 0..steps {
+                let credits = if t >= STEP_WINDOW {
+                    plan.expected_credits[q]
+                } else {
+                    0
+                };
+                pending[q * steps + t] = e[0] + if t >= 1 { e[1] } else { 0 } + credits;
+            }
+        }
+        Sim {
+            plan,
+            trace,
+            arch,
+            steps,
+            cpt,
+            ports,
+            base,
+            cap: arch.fifo_depth as usize,
+            lanes: arch.synapse_lanes as u64,
+            t_hop: c.t_hop.map(|t| t * flits),
+            t_synapse: c.t_synapse,
+            t_in: c.t_message_in,
+            t_out: c.t_message_out,
+            t_token: c.t_token_out,
+            t_access: c.t_soma_access,
+            t_update: c.t_soma_update,
+            t_spike: c.t_soma_spike,
+            buffers: (0..n)
+                .map(|_| Buffer {
+                    q: VecDeque::new(),
+                    arrived: 0,
+                })
+                .collect(),
+            servers: (0..n).map(|_| Server::default()).collect(),
+            somas: (0..n_cores).map(|_| Soma::default()).collect(),
+            ready: (0..n_cores).map(|_| BinaryHeap::new()).collect(),
+            pending,
+            done_step: vec![-1; n_parts],
+            heap: BinaryHeap::new(),
+            seq: 0,
+            now: 0,
+            work: VecDeque::new(),
+            out: Timing {
+                core_busy_fs: vec![[0; 4]; n_cores],
+                core_tokens_out: vec![0; n_cores],
+                core_token_hops: vec![0; n_cores],
+                timeline: keep_timeline.then(Vec::new),
+                ..Timing::default()
+            },
+        }
+    }
+
+    fn start(&mut self) {
+        for q in 0..self.plan.parts.len() {
+            if self.steps > 0 && self.pending[q * self.steps] == 0 {
+                let core = self.plan.parts[q].core as usize;
+                self.ready[core].push(Reverse((0, q as u32)));
+            }
+        }
+        for c in 0..self.somas.len() {
+            self.work.push_back((EV_SOMA, c));
+        }
+        self.drain();
+    }
+
+    fn schedule(&mut self, time: u64, kind: u64, id: usize) {
+        self.seq += 1;
+        self.heap
+            .push(Reverse((time, self.seq, (kind << 32) | id as u64)));
+    }
+
+    fn drain(&mut self) {
+        while let Some((kind, id)) = self.work.pop_front() {
+            if kind == EV_SERVER {
+                self.try_serve(id);
+            } else {
+                self.try_soma(id);
+            }
+        }
+    }
+
+    // ---- topology -------------------------------------------------------------------------
+
+    fn tile_of_core(&self, core: usize) -> usize {
+        core / self.cpt
+    }
+
+    fn neighbour(&self, tile: usize, dir: usize) -> usize {
+        let (x, y) = self.arch.tile_xy(tile);
+        let (x, y) = match dir {
+            0 => (x + 1, y),
+            1 => (x - 1, y),
+            2 => (x, y + 1),
+            _ => (x, y - 1),
+        };
+        self.arch.tile_at(x, y)
+    }
+
+    /// Output port of `tile` for a packet to `dst` (XY routing, then eject).
+    fn route(&self, tile: usize, dst: u32) -> usize {
+        let dst_tile = self.tile_of_core(dst as usize);
+        let (x, y) = self.arch.tile_xy(tile);
+        let (dx, dy) = self.arch.tile_xy(dst_tile);
+        if dx > x {
+            0
+        } else if dx < x {
+            1
+        } else if dy > y {
+            2
+        } else if dy < y {
+            3
+        } else {
+            4 + dst as usize % self.cpt
+        }
+    }
+
+    fn consumer_of(&self, b: usize, head: &Packet) -> usize {
+        if b < self.base {
+            let tile = b / self.ports;
+            tile * self.ports + self.route(tile, head.dst)
+        } else {
+            b // eject -> axon-in, syn FIFO -> synapse, out FIFO -> axon-out share the index
+        }
+    }
+
+    fn output_of(&self, s: usize) -> u32 {
+        if s < self.base {
+            let (tile, p) = (s / self.ports, s % self.ports);
+            if p < 4 {
+                (self.neighbour(tile, p) * self.ports + p) as u32
+            } else {
+                (self.base + 3 * (tile * self.cpt + p - 4)) as u32
+            }
+        } else {
+            let (core, unit) = ((s - self.base) / 3, (s - self.base) % 3);
+            match unit {
+                0 => (s + 1) as u32,
+                1 => u32::MAX,
+                _ => (self.tile_of_core(core) * self.ports + 4 + core % self.cpt) as u32,
+            }
+        }
+    }
+
+    /// Who fills buffer `b`: (EV_SERVER, server) or (EV_SOMA, core).
+    fn producer_of(&self, b: usize) -> (u64, usize) {
+        if b < self.base {
+            let (tile, p) = (b / self.ports, b % self.ports);
+            if p < 4 {
+                let opposite = [1, 0, 3, 2][p];
+                (EV_SERVER, self.neighbour(tile, opposite) * self.ports + p)
+            } else {
+                (EV_SERVER, self.base + 3 * (tile * self.cpt + p - 4) + 2)
+            }
+        } else {
+            let (core, unit) = ((b - self.base) / 3, (b - self.base) % 3);
+            match unit {
+                0 => (
+                    EV_SERVER,
+                    self.tile_of_core(core) * self.ports + 4 + core % self.cpt,
+                ),
+                1 => (EV_SERVER, b - 1),
+                _ => (EV_SOMA, core),
+            }
+        }
+    }
+
+    fn duration(&self, s: usize, p: &Packet) -> u64 {
+        if s < self.base {
+            let port = s % self.ports;
+            return if port < 4 { self.t_hop[port] } else { 0 };
+        }
+        match (s - self.base) % 3 {
+            0 => self.t_in,
+            1 if p.is_token() => 0,
+            1 => (p.syn as u64).div_ceil(self.lanes) * self.t_synapse,
+            _ if p.is_token() => self.t_token,
+            _ => self.t_out,
+        }
+    }
+
+    // ---- packet movement ------------------------------------------------------------------
+
+    fn register(&mut self, b: usize) {
+        let head = *self.buffers[b]
+            .q
+            .front()
+            .expect("registered buffer has a head");
+        let s = self.consumer_of(b, &head);
+        self.servers[s].requests.push_back(b as u32);
+        self.work.push_back((EV_SERVER, s));
+    }
+
+    fn deliver(&mut self, b: usize, p: Packet) {
+        debug_assert!(self.buffers[b].q.len() < self.cap);
+        self.buffers[b].q.push_back(p);
+    }
+
+    fn arrive(&mut self, b: usize) {
+        self.buffers[b].arrived += 1;
+        if self.buffers[b].arrived == 1 {
+            self.register(b);
+        }
+    }
+
+    /// The server `s` finished its packet: hand it on.
+    fn complete(&mut self, s: usize) {
+        let Some(p) = self.servers[s].in_service.take() else {
+            return;
+        };
+        let out = self.servers[s].out;
+        if out == u32::MAX {
+            self.integrate(s, p);
+        } else {
+            self.arrive(out as usize);
+        }
+    }
+
+    fn try_serve(&mut self, s: usize) {
+        let now = self.now;
+        let srv = &self.servers[s];
+        if srv.in_service.is_some() {
+            return; // its completion event will try again
+        }
+        let Some(&b) = srv.requests.front() else {
+            return;
+        };
+        let b = b as usize;
+        let head = *self.buffers[b].q.front().expect("request without a packet");
+        let out = self.output_of(s);
+        if out != u32::MAX && self.buffers[out as usize].q.len() >= self.cap {
+            if !self.servers[s].blocked {
+                self.servers[s].blocked = true;
+                self.out.stalls += 1;
+            }
+            return; // woken when `out` frees a slot
+        }
+        self.servers[s].blocked = false;
+        self.servers[s].requests.pop_front();
+        self.buffers[b].q.pop_front();
+        self.buffers[b].arrived -= 1;
+        let producer = self.producer_of(b);
+        self.work.push_back(producer);
+        if self.buffers[b].arrived > 0 {
+            self.register(b);
+        }
+        let dur = self.duration(s, &head);
+        let end = now + dur;
+        self.account(s, dur, &head);
+        if out != u32::MAX {
+            self.deliver(out as usize, head);
+        }
+        let srv = &mut self.servers[s];
+        srv.out = out;
+        srv.in_service = Some(head);
+        self.schedule(end, EV_SERVER, s);
+    }
+
+    fn account(&mut self, s: usize, dur: u64, p: &Packet) {
+        self.out.serial_fs += dur;
+        let (unit, index, port) = if s < self.base {
+            (Unit::Link, s / self.ports, (s % self.ports) as u8)
+        } else {
+            let core = (s - self.base) / 3;
+            let (unit, slot) = match (s - self.base) % 3 {
+                0 => (Unit::AxonIn, 0),
+                1 => (Unit::Synapse, 1),
+                _ => (Unit::AxonOut, 3),
+            };
+            self.out.core_busy_fs[core][slot] += dur;
+            (unit, core, 0)
+        };
+        if let Some(tl) = self.out.timeline.as_mut() {
+            tl.push(TimelineRecord {
+                start_fs: self.now,
+                end_fs: self.now + dur,
+                unit,
+                index: index as u32,
+                port,
+                step: p.step,
+            });
+        }
+    }
+
+    /// The synapse unit finished a packet; a token may unblock soma work.
+    fn integrate(&mut self, s: usize, p: Packet) {
+        self.work.push_back((EV_SERVER, s));
+        if !p.is_token() {
+            return;
+        }
+        let plan = self.plan;
+        if p.kind == TOKEN {
+            for &(q, d) in &plan.token_targets[p.src as usize][p.syn as usize] {
+                self.release(q, p.step as usize + d as usize);
+            }
+        } else {
+            for &q in &plan.credit_targets[p.src as usize][p.syn as usize] {
+                self.release(q, p.step as usize + STEP_WINDOW);
+            }
+        }
+    }
+
+    /// One dependency of (partition q, step t) is met; queue it on its soma if it was the last.
+    fn release(&mut self, q: u32, t: usize) {
+        if t >= self.steps {
+            return;
+        }
+        let slot = q as usize * self.steps + t;
+        self.pending[slot] -= 1;
+        if self.pending[slot] == 0 && self.done_step[q as usize] == t as i64 - 1 {
+            let core = self.plan.parts[q as usize].core as usize;
+            self.ready[core].push(Reverse((t as u32, q)));
+            self.work.push_back((EV_SOMA, core));
+        }
+    }
+
+    // ---- soma -----------------------------------------------------------------------------
+
+    fn soma_duration(&self, part: usize, step: usize) -> u64 {
+        let [acc, upd, spk] = self.trace.soma_work[step * self.trace.n_parts + part];
+        acc as u64 * self.t_access + upd as u64 * self.t_update + spk as u64 * self.t_spike
+    }
+
+    fn try_soma(&mut self, c: usize) {
+        loop {
+            if self.somas[c].busy_until > self.now {
+                if !self.somas[c].wake_pending {
+                    self.somas[c].wake_pending = true;
+                    let t = self.somas[c].busy_until;
+                    self.schedule(t, EV_SOMA, c);
+                }
+                return;
+            }
+            if self.somas[c].job.is_some() && !self.emit(c) {
+                return; // waiting for room in the axon-out FIFO
+            }
+            let Some(Reverse((step, part))) = self.ready[c].pop() else {
+                return;
+            };
+            let dur = self.soma_duration(part as usize, step as usize);
+            self.out.serial_fs += dur;
+            self.out.core_busy_fs[c][2] += dur;
+            if let Some(tl) = self.out.timeline.as_mut() {
+                tl.push(TimelineRecord {
+                    start_fs: self.now,
+                    end_fs: self.now + dur,
+                    unit: Unit::Soma,
+                    index: c as u32,
+                    port: 0,
+                    step,
+                });
+            }
+            let soma = &mut self.somas[c];
+            soma.busy_until = self.now + dur;
+            soma.job = Some(Job {
+                part,
+                step,
+                spike: 0,
+                fan: 0,
+                token: 0,
+                credit: 0,
+                blocked: false,
+            });
+        }
+    }
+
+    /// Push the job's packets, then its tokens, into the axon-out FIFO; true when all are out.
+    fn emit(&mut self, c: usize) -> bool {
+        let fifo = self.base + 3 * c + 2;
+        let mut job = self.somas[c].job.take().expect("emitting job");
+        let spikes = self.trace.spikes_of(job.step as usize, job.part as usize);
+        let plan = self.plan;
+        loop {
+            let part = job.part as usize;
+            let packet = if (job.spike as usize) < spikes.len() {
+                let fan = plan.fanout_of(spikes[job.spike as usize] as usize);
+                if (job.fan as usize) >= fan.len() {
+                    job.spike += 1;
+                    job.fan = 0;
+                    continue;
+                }
+                let e = fan[job.fan as usize];
+                Packet {
+                    dst: e.core,
+                    syn: e.synapses,
+                    src: job.part,
+                    step: job.step,
+                    kind: SPIKE,
+                }
+            } else if (job.token as usize) < plan.token_dests[part].len() {
+                let dst = plan.token_dests[part][job.token as usize];
+                Packet {
+                    dst,
+                    syn: job.token,
+                    src: job.part,
+                    step: job.step,
+                    kind: TOKEN,
+                }
+            } else if (job.credit as usize) < plan.credit_dests[part].len() {
+                let dst = plan.credit_dests[part][job.credit as usize];
+                Packet {
+                    dst,
+                    syn: job.credit,
+                    src: job.part,
+                    step: job.step,
+                    kind: CREDIT,
+                }
+            } else {
+                break;
+            };
+            if self.buffers[fifo].q.len() >= self.cap {
+                if !job.blocked {
+                    job.blocked = true;
+                    self.out.stalls += 1;
+                }
+                self.somas[c].job = Some(job);
+                return false;
+            }
+            job.blocked = false;
+            let hops = match packet.kind {
+                SPIKE => {
+                    job.fan += 1;
+                    0
+                }
+                TOKEN => {
+                    job.token += 1;
+                    self.out.tokens += 1;
+                    plan.token_hops[part][packet.syn as usize] as u64
+                }
+                _ => {
+                    job.credit += 1;
+                    self.out.credits += 1;
+                    plan.credit_hops[part][packet.syn as usize] as u64
+                }
+            };
+            if packet.is_token() {
+                self.out.token_hops += hops;
+                self.out.core_tokens_out[c] += 1;
+                self.out.core_token_hops[c] += hops;
+            }
+            self.buffers[fifo].q.push_back(packet);
+            self.arrive(fifo);
+        }
+        let (part, step) = (job.part as usize, job.step as usize);
+        self.done_step[part] = step as i64;
+        if step + 1 < self.steps && self.pending[part * self.steps + step + 1] == 0 {
+            self.ready[c].push(Reverse((step as u32 + 1, part as u32)));
+        }
+        true
+    }
+
+    fn finish(mut self, costs: &ScaledCosts) -> Result<Timing, String> {
+        let last = self.steps as i64 - 1;
+        if let Some(q) = self.done_step.iter().position(|&d| d != last) {
+            return Err(format!(
+                "internal error: partition {q} (layer {}, core {}) stopped at step {} of {}; please report this workload",
+                self.plan.parts[q].layer, self.plan.parts[q].core, self.done_step[q] + 1, self.steps
+            ));
+        }
+        self.out.latency_fs = self.now;
+        self.out.critical_path_fs = critical_path(self.plan, self.trace, self.arch, costs);
+        Ok(self.out)
+    }
+}
+
+/// Longest dependency chain with no contention and no sharing of units: a lower bound on latency.
+pub fn critical_path(plan: &Plan, trace: &Trace, arch: &Architecture, c: &ScaledCosts) -> u64 {
+    let steps = trace.steps;
+    let n_parts = plan.parts.len();
+    let flits = arch.flits_per_packet() as u64;
+    let t_msg = c.t_message_out.min(c.t_token_out);
+    // incoming tokens per partition: (source partition, index of the route, delay)
+    let mut incoming: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); n_parts];
+    for (src, targets) in plan.token_targets.iter().enumerate() {
+        for (k, list) in targets.iter().enumerate() {
+            for &(q, d) in list {
+                incoming[q as usize].push((src, k, d as usize));
+            }
+        }
+    }
+    let route_fs = |from: u32, to: u32| -> u64 {
+        let h = crate::plan::route_hops(arch, from as usize, to as usize);
+        (0..4)
+            .map(|d| h[d] as u64 * flits * c.t_hop[d])
+            .sum::<u64>()
+            + c.t_message_in
+    };
+    let messages = |part: usize, step: usize| -> u64 {
+        trace
+            .spikes_of(step, part)
+            .iter()
+            .map(|&n| plan.fanout_of(n as usize).len() as u64)
+            .sum()
+    };
+    let mut finish = vec![0u64; n_parts * steps];
+    let mut latest = 0;
+    for t in 0..steps {
+        for q in 0..n_parts {
+            let mut start = if t > 0 { finish[q * steps + t - 1] } else { 0 };
+            for &(src, k, d) in &incoming[q] {
+                if t < d {
+                    continue;
+                }
+                let s = t - d;
+                let sent = finish[src * steps + s] + (messages(src, s) + k as u64 + 1) * t_msg;
+                start = start.max(sent + route_fs(plan.parts[src].core, plan.token_dests[src][k]));
+            }
+            let [acc, upd, spk] = trace.soma_work[t * n_parts + q];
+            let dur = acc as u64 * c.t_soma_access
+                + upd as u64 * c.t_soma_update
+                + spk as u64 * c.t_soma_spike;
+            finish[q * steps + t] = start + dur;
+            latest = latest.max(start + dur);
+        }
+    }
+    latest
+}

@@ -1,0 +1,57 @@
+"""`simulate` and friends: validate nothing here, convert once, call the engine."""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import numpy as np
+
+from trueasync.model import Architecture, CostModel, Network, Semantics
+from trueasync.result import SimResult
+
+
+from trueasync._core import SimulationError  # noqa: E402  (ValueError subclass)
+
+
+def simulate(
+    network: Network,
+    arch: Architecture,
+    inputs: np.ndarray,
+    *,
+    semantics: Semantics = "timestep",
+    preset: Union[str, CostModel] = "loihi",
+    core_of: Optional[np.ndarray] = None,
+    threads: Optional[int] = None,
+    trace: bool = False,
+    timeline: bool = False,
+) -> SimResult:
+    """Simulate `inputs` (bool [sample, step, input neuron]) on `arch`.
+
+    `core_of` (int [neuron], global neuron index) overrides the architecture's mapping policy.
+    `threads` defaults to all cores; results do not depend on it.
+    """
+    from trueasync import _convert
+
+    return _convert.simulate(
+        network, arch, inputs, semantics, preset, core_of, threads, trace, timeline
+    )
+
+
+def map_network(network: Network, arch: Architecture) -> np.ndarray:
+    """The core of every neuron under `arch.mapping`, or SimulationError saying what does not fit."""
+    from trueasync import _convert
+
+    return _convert.map_network(network, arch)
+
+
+def load_preset(name_or_path: str) -> CostModel:
+    """A cost preset by name (`loihi`, `async28`) or from a JSON file in the same format."""
+    from trueasync import _convert
+
+    return _convert.load_preset(name_or_path)
+
+
+def preset_names() -> list[str]:
+    from trueasync import _convert
+
+    return _convert.preset_names()
