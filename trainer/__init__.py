@@ -1,0 +1,1 @@
+"""ANCoEF trainer: datasets, SNN supernet, training and export."""
