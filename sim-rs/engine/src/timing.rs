@@ -137,8 +137,15 @@ struct Sim<'a> {
     ready: Vec<BinaryHeap<Reverse<(u32, u32)>>>,
     pending: Vec<u32>,
     done_step: Vec<i64>,
-    heap: BinaryHeap<Reverse<(u64, u64, u64)>>,
-    seq: u64,
+    /// (time, event): a unit has at most one pending event, so the pair is unique and the
+    /// order of simultaneous events is deterministic without a sequence number.
+    heap: BinaryHeap<Reverse<(u64, u64)>>,
+    tile_x: Vec<i32>,
+    tile_y: Vec<i32>,
+    /// Per server: the buffer it feeds (u32::MAX: the synapse sink).
+    outputs: Vec<u32>,
+    /// Per buffer: the unit that fills it, as an event code (kind << 32 | id).
+    producers: Vec<u64>,
     now: u64,
     work: VecDeque<(u64, usize)>,
     out: Timing,
@@ -153,7 +160,7 @@ pub fn run(
 ) -> Result<Timing, String> {
     let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline);
     sim.start();
-    while let Some(Reverse((time, _, ev))) = sim.heap.pop() {
+    while let Some(Reverse((time, ev))) = sim.heap.pop() {
         sim.now = time;
         let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
         if kind == EV_SERVER {
@@ -225,7 +232,10 @@ impl<'a> Sim<'a> {
             pending,
             done_step: vec![-1; n_parts],
             heap: BinaryHeap::new(),
-            seq: 0,
+            tile_x: Vec::new(),
+            tile_y: Vec::new(),
+            outputs: Vec::new(),
+            producers: Vec::new(),
             now: 0,
             work: VecDeque::new(),
             out: Timing {
@@ -238,7 +248,21 @@ impl<'a> Sim<'a> {
         }
     }
 
+    fn precompute_topology(&mut self) {
+        let tiles = self.arch.n_tiles();
+        (self.tile_x, self.tile_y) = (0..tiles).map(|t| self.arch.tile_xy(t)).unzip();
+        let n = self.buffers.len();
+        self.outputs = (0..n).map(|s| self.output_of(s)).collect();
+        self.producers = (0..n)
+            .map(|b| {
+                let (kind, id) = self.producer_of(b);
+                (kind << 32) | id as u64
+            })
+            .collect();
+    }
+
     fn start(&mut self) {
+        self.precompute_topology();
         for q in 0..self.plan.parts.len() {
             if self.steps > 0 && self.pending[q * self.steps] == 0 {
                 let core = self.plan.parts[q].core as usize;
@@ -252,9 +276,7 @@ impl<'a> Sim<'a> {
     }
 
     fn schedule(&mut self, time: u64, kind: u64, id: usize) {
-        self.seq += 1;
-        self.heap
-            .push(Reverse((time, self.seq, (kind << 32) | id as u64)));
+        self.heap.push(Reverse((time, (kind << 32) | id as u64)));
     }
 
     fn drain(&mut self) {
@@ -287,8 +309,8 @@ impl<'a> Sim<'a> {
     /// Output port of `tile` for a packet to `dst` (XY routing, then eject).
     fn route(&self, tile: usize, dst: u32) -> usize {
         let dst_tile = self.tile_of_core(dst as usize);
-        let (x, y) = self.arch.tile_xy(tile);
-        let (dx, dy) = self.arch.tile_xy(dst_tile);
+        let (x, y) = (self.tile_x[tile], self.tile_y[tile]);
+        let (dx, dy) = (self.tile_x[dst_tile], self.tile_y[dst_tile]);
         if dx > x {
             0
         } else if dx < x {
@@ -374,8 +396,12 @@ impl<'a> Sim<'a> {
             .front()
             .expect("registered buffer has a head");
         let s = self.consumer_of(b, &head);
-        self.servers[s].requests.push_back(b as u32);
-        self.work.push_back((EV_SERVER, s));
+        let srv = &mut self.servers[s];
+        srv.requests.push_back(b as u32);
+        // A unit in service tries again when it is done; a blocked one when its output frees.
+        if srv.in_service.is_none() && !srv.blocked {
+            self.work.push_back((EV_SERVER, s));
+        }
     }
 
     fn deliver(&mut self, b: usize, p: Packet) {
@@ -414,7 +440,7 @@ impl<'a> Sim<'a> {
         };
         let b = b as usize;
         let head = *self.buffers[b].q.front().expect("request without a packet");
-        let out = self.output_of(s);
+        let out = self.outputs[s];
         if out != u32::MAX && self.buffers[out as usize].q.len() >= self.cap {
             if !self.servers[s].blocked {
                 self.servers[s].blocked = true;
@@ -426,21 +452,44 @@ impl<'a> Sim<'a> {
         self.servers[s].requests.pop_front();
         self.buffers[b].q.pop_front();
         self.buffers[b].arrived -= 1;
-        let producer = self.producer_of(b);
-        self.work.push_back(producer);
+        self.wake_producer(b);
         if self.buffers[b].arrived > 0 {
             self.register(b);
         }
         let dur = self.duration(s, &head);
-        let end = now + dur;
         self.account(s, dur, &head);
+        if dur == 0 {
+            // A zero-time hand-over (ejection port, a token at the synapse) completes at once.
+            if out == u32::MAX {
+                self.integrate(s, head);
+            } else {
+                self.deliver(out as usize, head);
+                self.arrive(out as usize);
+                self.work.push_back((EV_SERVER, s));
+            }
+            return;
+        }
         if out != u32::MAX {
             self.deliver(out as usize, head);
         }
         let srv = &mut self.servers[s];
         srv.out = out;
         srv.in_service = Some(head);
-        self.schedule(end, EV_SERVER, s);
+        self.schedule(now + dur, EV_SERVER, s);
+    }
+
+    /// Buffer `b` has a free slot: wake its producer if it was waiting for one.
+    fn wake_producer(&mut self, b: usize) {
+        let code = self.producers[b];
+        let (kind, id) = (code >> 32, (code & 0xffff_ffff) as usize);
+        let waiting = if kind == EV_SERVER {
+            self.servers[id].blocked
+        } else {
+            self.somas[id].job.as_ref().is_some_and(|j| j.blocked)
+        };
+        if waiting {
+            self.work.push_back((kind, id));
+        }
     }
 
     fn account(&mut self, s: usize, dur: u64, p: &Packet) {
