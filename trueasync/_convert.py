@@ -62,6 +62,8 @@ def _int_array(values, what: str, dtype=np.int32) -> np.ndarray:
 def _layer(layer) -> dict:
     what = f"layer '{getattr(layer, 'name', '?')}'"
     base = {"name": str(layer.name), "size": _integer(layer.size, f"{what}.size"), "shape": None}
+    if base["size"] < 1:
+        raise SimulationError(f"{what}: size must be at least 1, got {base['size']}")
     if layer.shape is not None:
         if len(layer.shape) != 3:
             raise SimulationError(f"{what}.shape must be (height, width, channels), got {layer.shape}")
@@ -81,7 +83,7 @@ def _layer(layer) -> dict:
     raise SimulationError(f"unknown layer type {type(layer).__name__}")
 
 
-def _projection(p, index: dict[str, int]) -> dict:
+def _projection(p, index: dict[str, int], sizes: dict[str, int]) -> dict:
     label = f"projection {p.pre}->{p.post}"
     for end in (p.pre, p.post):
         if end not in index:
@@ -89,8 +91,11 @@ def _projection(p, index: dict[str, int]) -> dict:
     out = {"pre": index[p.pre], "post": index[p.post], "label": label}
     if isinstance(p, DenseProjection):
         w = np.asarray(p.weights)
-        if w.ndim != 2:
-            raise SimulationError(f"{label}: dense weights must be 2-D [pre, post], got shape {w.shape}")
+        expected = (sizes[p.pre], sizes[p.post])
+        if w.shape != expected:
+            raise SimulationError(
+                f"{label}: dense weights must have shape [{expected[0]}, {expected[1]}] ([pre, post]), got {list(w.shape)}"
+            )
         return {**out, "kind": "dense", "weights": _int_array(w, f"{label} weights")}
     if isinstance(p, Conv2dProjection):
         w = np.asarray(p.weights)
@@ -126,10 +131,11 @@ def network_dict(network: Network) -> dict:
     if not math.isfinite(scale) or scale <= 0:
         raise SimulationError(f"network.weight_scale must be a positive finite number, got {network.weight_scale}")
     index = {layer.name: i for i, layer in enumerate(network.layers)}
+    sizes = {layer.name: layer.size for layer in network.layers}
     return {
         "weight_scale": scale,
         "layers": [_layer(layer) for layer in network.layers],
-        "projections": [_projection(p, index) for p in network.projections],
+        "projections": [_projection(p, index, sizes) for p in network.projections],
     }
 
 
@@ -154,8 +160,12 @@ def arch_dict(arch: Architecture) -> dict:
 def costs_json(preset: Union[str, CostModel]) -> tuple[str, str]:
     """(name, JSON text) of a preset name, a preset file path or a CostModel."""
     if isinstance(preset, CostModel):
-        text = json.dumps(dataclasses.asdict(preset))
-        return preset.name, text
+        data = dataclasses.asdict(preset)
+        for table in ("energy_j", "latency_s", "area"):
+            for key, value in data[table].items():
+                if not isinstance(value, (int, float)) or not math.isfinite(value):
+                    raise SimulationError(f"invalid cost model: {preset.name}: {table}.{key} must be finite, got {value}")
+        return preset.name, json.dumps(data, allow_nan=False)
     if isinstance(preset, str) and preset in _core.preset_names():
         return preset, _core.preset_json(preset)
     if isinstance(preset, str) and os.path.isfile(preset):

@@ -110,6 +110,14 @@ pub struct Timing {
     pub timeline: Option<Vec<TimelineRecord>>,
 }
 
+/// A server's kind (0..=3 link east/west/north/south, 4 ejection port, 5 axon-in, 6 synapse,
+/// 7 axon-out) and its tile (ports) or core (core units).
+#[derive(Clone, Copy)]
+struct UnitId {
+    kind: u8,
+    index: u32,
+}
+
 const EV_SERVER: u64 = 0;
 const EV_SOMA: u64 = 1;
 
@@ -146,8 +154,13 @@ struct Sim<'a> {
     outputs: Vec<u32>,
     /// Per buffer: the unit that fills it, as an event code (kind << 32 | id).
     producers: Vec<u64>,
+    /// Per server (and buffer) id: what it is and where (avoids divisions on the hot path).
+    units: Vec<UnitId>,
+    core_tile: Vec<u32>,
+    core_port: Vec<u8>,
     now: u64,
-    work: VecDeque<(u64, usize)>,
+    /// Units to try at the current time (a stack: the order is fixed, so results are too).
+    work: Vec<u64>,
     out: Timing,
 }
 
@@ -168,7 +181,7 @@ pub fn run(
         } else {
             sim.somas[id].wake_pending = false;
         }
-        sim.work.push_back((kind, id));
+        sim.work.push(ev);
         sim.drain();
     }
     sim.finish(costs)
@@ -236,8 +249,11 @@ impl<'a> Sim<'a> {
             tile_y: Vec::new(),
             outputs: Vec::new(),
             producers: Vec::new(),
+            units: Vec::new(),
+            core_tile: Vec::new(),
+            core_port: Vec::new(),
             now: 0,
-            work: VecDeque::new(),
+            work: Vec::new(),
             out: Timing {
                 core_busy_fs: vec![[0; 4]; n_cores],
                 core_tokens_out: vec![0; n_cores],
@@ -252,6 +268,25 @@ impl<'a> Sim<'a> {
         let tiles = self.arch.n_tiles();
         (self.tile_x, self.tile_y) = (0..tiles).map(|t| self.arch.tile_xy(t)).unzip();
         let n = self.buffers.len();
+        self.units = (0..n)
+            .map(|s| {
+                if s < self.base {
+                    let port = s % self.ports;
+                    UnitId {
+                        kind: port.min(4) as u8,
+                        index: (s / self.ports) as u32,
+                    }
+                } else {
+                    UnitId {
+                        kind: 5 + ((s - self.base) % 3) as u8,
+                        index: ((s - self.base) / 3) as u32,
+                    }
+                }
+            })
+            .collect();
+        let cores = self.arch.n_cores();
+        self.core_tile = (0..cores).map(|c| (c / self.cpt) as u32).collect();
+        self.core_port = (0..cores).map(|c| (4 + c % self.cpt) as u8).collect();
         self.outputs = (0..n).map(|s| self.output_of(s)).collect();
         self.producers = (0..n)
             .map(|b| {
@@ -270,7 +305,7 @@ impl<'a> Sim<'a> {
             }
         }
         for c in 0..self.somas.len() {
-            self.work.push_back((EV_SOMA, c));
+            self.work.push((EV_SOMA << 32) | c as u64);
         }
         self.drain();
     }
@@ -280,7 +315,8 @@ impl<'a> Sim<'a> {
     }
 
     fn drain(&mut self) {
-        while let Some((kind, id)) = self.work.pop_front() {
+        while let Some(code) = self.work.pop() {
+            let (kind, id) = (code >> 32, (code & 0xffff_ffff) as usize);
             if kind == EV_SERVER {
                 self.try_serve(id);
             } else {
@@ -308,7 +344,7 @@ impl<'a> Sim<'a> {
 
     /// Output port of `tile` for a packet to `dst` (XY routing, then eject).
     fn route(&self, tile: usize, dst: u32) -> usize {
-        let dst_tile = self.tile_of_core(dst as usize);
+        let dst_tile = self.core_tile[dst as usize] as usize;
         let (x, y) = (self.tile_x[tile], self.tile_y[tile]);
         let (dx, dy) = (self.tile_x[dst_tile], self.tile_y[dst_tile]);
         if dx > x {
@@ -320,13 +356,13 @@ impl<'a> Sim<'a> {
         } else if dy < y {
             3
         } else {
-            4 + dst as usize % self.cpt
+            self.core_port[dst as usize] as usize
         }
     }
 
     fn consumer_of(&self, b: usize, head: &Packet) -> usize {
         if b < self.base {
-            let tile = b / self.ports;
+            let tile = self.units[b].index as usize;
             tile * self.ports + self.route(tile, head.dst)
         } else {
             b // eject -> axon-in, syn FIFO -> synapse, out FIFO -> axon-out share the index
@@ -375,14 +411,12 @@ impl<'a> Sim<'a> {
     }
 
     fn duration(&self, s: usize, p: &Packet) -> u64 {
-        if s < self.base {
-            let port = s % self.ports;
-            return if port < 4 { self.t_hop[port] } else { 0 };
-        }
-        match (s - self.base) % 3 {
-            0 => self.t_in,
-            1 if p.is_token() => 0,
-            1 => (p.syn as u64).div_ceil(self.lanes) * self.t_synapse,
+        match self.units[s].kind {
+            k @ 0..=3 => self.t_hop[k as usize],
+            4 => 0,
+            5 => self.t_in,
+            6 if p.is_token() => 0,
+            6 => (p.syn as u64).div_ceil(self.lanes) * self.t_synapse,
             _ if p.is_token() => self.t_token,
             _ => self.t_out,
         }
@@ -400,7 +434,7 @@ impl<'a> Sim<'a> {
         srv.requests.push_back(b as u32);
         // A unit in service tries again when it is done; a blocked one when its output frees.
         if srv.in_service.is_none() && !srv.blocked {
-            self.work.push_back((EV_SERVER, s));
+            self.work.push((EV_SERVER << 32) | s as u64);
         }
     }
 
@@ -465,7 +499,7 @@ impl<'a> Sim<'a> {
             } else {
                 self.deliver(out as usize, head);
                 self.arrive(out as usize);
-                self.work.push_back((EV_SERVER, s));
+                self.work.push((EV_SERVER << 32) | s as u64);
             }
             return;
         }
@@ -488,30 +522,32 @@ impl<'a> Sim<'a> {
             self.somas[id].job.as_ref().is_some_and(|j| j.blocked)
         };
         if waiting {
-            self.work.push_back((kind, id));
+            self.work.push((kind << 32) | id as u64);
         }
     }
 
     fn account(&mut self, s: usize, dur: u64, p: &Packet) {
         self.out.serial_fs += dur;
-        let (unit, index, port) = if s < self.base {
-            (Unit::Link, s / self.ports, (s % self.ports) as u8)
-        } else {
-            let core = (s - self.base) / 3;
-            let (unit, slot) = match (s - self.base) % 3 {
-                0 => (Unit::AxonIn, 0),
-                1 => (Unit::Synapse, 1),
-                _ => (Unit::AxonOut, 3),
-            };
-            self.out.core_busy_fs[core][slot] += dur;
-            (unit, core, 0)
+        let UnitId { kind, index } = self.units[s];
+        let (unit, port) = match kind {
+            0..=3 => (Unit::Link, kind),
+            4 => (Unit::Link, (s % self.ports) as u8),
+            _ => {
+                let (unit, slot) = match kind {
+                    5 => (Unit::AxonIn, 0),
+                    6 => (Unit::Synapse, 1),
+                    _ => (Unit::AxonOut, 3),
+                };
+                self.out.core_busy_fs[index as usize][slot] += dur;
+                (unit, 0)
+            }
         };
         if let Some(tl) = self.out.timeline.as_mut() {
             tl.push(TimelineRecord {
                 start_fs: self.now,
                 end_fs: self.now + dur,
                 unit,
-                index: index as u32,
+                index,
                 port,
                 step: p.step,
             });
@@ -520,7 +556,7 @@ impl<'a> Sim<'a> {
 
     /// The synapse unit finished a packet; a token may unblock soma work.
     fn integrate(&mut self, s: usize, p: Packet) {
-        self.work.push_back((EV_SERVER, s));
+        self.work.push((EV_SERVER << 32) | s as u64);
         if !p.is_token() {
             return;
         }
@@ -546,7 +582,7 @@ impl<'a> Sim<'a> {
         if self.pending[slot] == 0 && self.done_step[q as usize] == t as i64 - 1 {
             let core = self.plan.parts[q as usize].core as usize;
             self.ready[core].push(Reverse((t as u32, q)));
-            self.work.push_back((EV_SOMA, core));
+            self.work.push((EV_SOMA << 32) | core as u64);
         }
     }
 
