@@ -1,0 +1,131 @@
+"""`ancoef simulate`: run a workload on TrueAsync, print a summary, optionally beside SANA-FE."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+import trueasync as ta
+from trueasync.workload import Workload, generate_conv, generate_mlp, load_workload
+
+# Built-in workloads: a fresh machine can run `ancoef simulate` with no files at all.
+BUILTINS = {
+    "mlp": lambda: generate_mlp((784, 512, 256, 10), timesteps=100, rate=0.1, samples=4, seed=0),
+    "mlp-small": lambda: generate_mlp((784, 128, 64, 10), timesteps=50, rate=0.1, samples=4, seed=0),
+    "conv": lambda: generate_conv(samples=4, seed=0),
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "simulate",
+        help="simulate a workload on the TrueAsync chip simulator",
+        description="Simulate a workload (PREFIX.json + PREFIX.npz, or builtin:NAME with NAME in "
+        f"{', '.join(BUILTINS)}) and print energy, latency, EDP, area and event counts.",
+    )
+    p.add_argument("--workload", required=True, help="workload prefix, or builtin:NAME")
+    p.add_argument("--semantics", choices=("timestep", "sanafe"), default="timestep")
+    p.add_argument(
+        "--preset",
+        default=None,
+        help=f"cost preset ({', '.join(ta.preset_names())}) or preset JSON file; "
+        "default: the workload's own per-event costs",
+    )
+    p.add_argument("--threads", type=int, default=None, help="worker threads (results do not depend on it)")
+    p.add_argument("--samples", type=int, default=None, help="simulate only the first N samples")
+    p.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    p.add_argument("--sanafe", action="store_true", help="also run SANA-FE on the same input and compare")
+    p.add_argument("--export-sanafe", metavar="DIR", help="write SANA-FE arch/network files of the workload")
+    p.set_defaults(func=run)
+
+
+def load(spec: str) -> Workload:
+    if spec.startswith("builtin:"):
+        name = spec.split(":", 1)[1]
+        if name not in BUILTINS:
+            raise ValueError(f"unknown built-in workload '{name}'; choose one of {', '.join(BUILTINS)}")
+        return BUILTINS[name]()
+    return load_workload(spec)
+
+
+def run(args: argparse.Namespace) -> int:
+    wl = load(args.workload)
+    inputs = wl.inputs
+    if args.samples is not None:
+        if args.samples < 1:
+            raise ValueError(f"--samples must be at least 1, got {args.samples}")
+        inputs = inputs[: args.samples]
+    preset = args.preset if args.preset is not None else wl.costs
+    result = ta.simulate(
+        wl.network, wl.arch, inputs, semantics=args.semantics, preset=preset, core_of=wl.core_of, threads=args.threads
+    )
+    print(summary(args.workload, result))
+    report = {"workload": args.workload, "trueasync": result.to_json()}
+    if args.sanafe:
+        report["sanafe"] = compare_with_sanafe(wl, inputs, result, args.semantics)
+    if args.export_sanafe:
+        from trueasync.sanafe_peer import write_sanafe_files
+
+        written = write_sanafe_files(wl, args.export_sanafe, samples=len(inputs))
+        print(f"SANA-FE files written to {args.export_sanafe}: {sorted(map(str, written))[:3]} ...")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=1, default=float))
+        print(f"JSON written to {args.json}")
+    return 0
+
+
+def summary(name: str, r: ta.SimResult) -> str:
+    t = r.totals()
+    lines = [
+        f"TrueAsync · {name} · {r.n_samples} sample(s) · semantics={r.semantics} · preset={r.preset}",
+        f"  energy per sample   {t['energy_j_mean']:.4e} J",
+        f"  latency per sample  {t['latency_s_mean']:.4e} s  "
+        f"(critical path {float(np.mean(r.critical_path_s)):.3e} s, serialised {float(np.mean(r.serial_time_s)):.3e} s)",
+        f"  EDP per sample      {t['edp_js_mean']:.4e} J*s = {t['edp_snj_mean']:.4f} s*nJ",
+        f"  area                {r.area_mm2:.3f} mm^2 (static power {r.static_power_w:.3e} W)",
+        "  energy breakdown    "
+        + ", ".join(f"{k} {float(v.sum()):.3e} J" for k, v in r.energy_breakdown_j.items()),
+        "  counts              " + ", ".join(f"{k} {int(v.sum())}" for k, v in r.counts.items()),
+        "  spikes per layer    "
+        + ", ".join(f"{n} {int(c)}" for n, c in zip(r.layer_names, r.spikes_per_layer.sum(axis=0))),
+        f"  wall time           {r.wall_s:.4f} s",
+    ]
+    return "\n".join(lines)
+
+
+def compare_with_sanafe(wl: Workload, inputs: np.ndarray, r: ta.SimResult, semantics: str) -> dict:
+    from dataclasses import replace
+
+    from trueasync.sanafe_peer import run_sanafe
+
+    start = time.perf_counter()
+    sf = run_sanafe(replace(wl, inputs=inputs))
+    wall = time.perf_counter() - start
+    pairs = {
+        "fired": ("fired", "fired"),
+        "synaptic_ops": ("synaptic_ops", "synaptic_events"),
+        "packets": ("packets", "packets"),
+        "hops": ("hops", "hops"),
+        "neuron_updates": ("neuron_updates", "updated"),
+    }
+    rows = {}
+    print(f"SANA-FE ({sf['timing_model']}) beside TrueAsync ({semantics} semantics):")
+    for label, (ours, theirs) in pairs.items():
+        a, b = int(r.counts[ours].sum()), int(sf["totals"][theirs])
+        rows[label] = {"trueasync": a, "sanafe": b, "equal": a == b}
+        print(f"  {label:<15} {a:>12} {b:>12} {'=' if a == b else 'DIFFERENT'}")
+    e_ours, e_sf = float(r.dynamic_energy_j.sum()), float(sf["totals"]["energy"])
+    rows["dynamic_energy_j"] = {"trueasync": e_ours, "sanafe": e_sf, "rel_diff": abs(e_ours - e_sf) / max(e_sf, 1e-300)}
+    rows["latency_s_mean"] = {"trueasync": float(r.latency_s.mean()), "sanafe": float(sf["totals"]["latency_mean"])}
+    rows["wall_s"] = {"trueasync": r.wall_s, "sanafe": wall}
+    print(f"  dynamic energy  {e_ours:.6e} {e_sf:.6e} J")
+    print(f"  latency/sample  {float(r.latency_s.mean()):.4e} {sf['totals']['latency_mean']:.4e} s")
+    print(f"  wall time       {r.wall_s:.4f} {wall:.4f} s")
+    if semantics != "sanafe":
+        print("  (counts agree only in sanafe semantics; use --semantics sanafe to compare exactly)")
+    return rows
