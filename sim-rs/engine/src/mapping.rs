@@ -53,16 +53,12 @@ fn packed(net: &Network, order: &[u32], capacity: usize) -> Vec<u32> {
     (0..net.n_neurons()).map(|n| order[n / capacity]).collect()
 }
 
-/// Every layer split evenly over all cores (neighbouring neurons share a core).
+/// Balanced: every core gets an equal contiguous share (at most ceil(neurons / cores)), so all
+/// cores are used and the load is even; fits whenever the network fits at all.
 fn spread(net: &Network, order: &[u32]) -> Vec<u32> {
-    let n_cores = order.len();
-    let mut core_of = Vec::with_capacity(net.n_neurons());
-    for layer in &net.layers {
-        for i in 0..layer.size {
-            core_of.push(order[i * n_cores / layer.size]);
-        }
-    }
-    core_of
+    let n = net.n_neurons();
+    let block = n.div_ceil(order.len()).max(1);
+    (0..n).map(|i| order[i / block]).collect()
 }
 
 /// Each layer on its own run of consecutive cores along the serpentine walk, so layers that talk

@@ -51,6 +51,7 @@ pub struct SampleResult {
     pub timeline: Option<Vec<TimelineRecord>>,
 }
 
+#[derive(Debug)]
 pub struct SimOutput {
     pub samples: Vec<SampleResult>,
     pub core_of: Vec<u32>,

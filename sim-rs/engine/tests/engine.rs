@@ -1,0 +1,179 @@
+//! Behaviour of the engine through its public entry point.
+
+mod common;
+
+use common::*;
+use trueasync_engine::{Architecture, MappingPolicy, Semantics, SimError};
+
+#[test]
+fn a_hand_computed_chain_fires_as_the_arithmetic_says() {
+    // every input spikes every step; a(t) gets 4*w = 4 >= threshold 2: fires every step
+    let net = chain(1);
+    let out = run(
+        &net,
+        &Architecture::default(),
+        &[1u8; 4 * 3],
+        1,
+        3,
+        Semantics::Timestep,
+    )
+    .unwrap();
+    let r = &out.samples[0];
+    assert_eq!(r.spikes_per_layer, vec![12, 9, 6]);
+    assert_eq!(r.counts.synaptic_ops, 12 * 3 + 9 * 2);
+    assert_eq!(r.output_counts, vec![3, 3]);
+    // sanafe semantics: one step of delay per synapse and strict threshold (4/64 > 2/64)
+    let out = run(
+        &net,
+        &Architecture::default(),
+        &[1u8; 4 * 3],
+        1,
+        3,
+        Semantics::Sanafe,
+    )
+    .unwrap();
+    // a fires at steps 2 and 3, b (3/64 > 2/64) only at step 3
+    assert_eq!(out.samples[0].spikes_per_layer, vec![12, 6, 2]);
+}
+
+#[test]
+fn results_do_not_depend_on_threads() {
+    let net = chain(1);
+    let inputs: Vec<u8> = (0..8 * 5 * 4)
+        .map(|i| ((i * 7 + 3) % 5 == 0) as u8)
+        .collect();
+    let costs = trueasync_engine::CostModel::preset("async28").unwrap();
+    let arch = Architecture {
+        mesh_width: 2,
+        mesh_height: 2,
+        neurons_per_core: 3,
+        ..Architecture::default()
+    };
+    let go = |threads| {
+        trueasync_engine::simulate(&trueasync_engine::SimRequest {
+            network: &net,
+            arch: &arch,
+            costs: &costs,
+            inputs: &inputs,
+            samples: 8,
+            steps: 5,
+            semantics: Semantics::Timestep,
+            core_of: None,
+            threads: Some(threads),
+            keep_spike_trace: false,
+            keep_timeline: false,
+        })
+        .unwrap()
+    };
+    let (a, b) = (go(1), go(2));
+    for (x, y) in a.samples.iter().zip(&b.samples) {
+        assert_eq!(x.latency_s.to_bits(), y.latency_s.to_bits());
+        assert_eq!(x.energy_j.to_bits(), y.energy_j.to_bits());
+        assert_eq!(x.counts, y.counts);
+    }
+}
+
+#[test]
+fn latency_lies_between_the_critical_path_and_the_serial_time() {
+    let net = chain(1);
+    let arch = Architecture {
+        mesh_width: 3,
+        mesh_height: 2,
+        neurons_per_core: 2,
+        ..Architecture::default()
+    };
+    let out = run(&net, &arch, &[1u8; 4 * 6], 1, 6, Semantics::Timestep).unwrap();
+    let r = &out.samples[0];
+    assert!(r.critical_path_s > 0.0);
+    assert!(
+        r.critical_path_s <= r.latency_s && r.latency_s <= r.serial_time_s,
+        "{r:?}"
+    );
+}
+
+#[test]
+fn mapping_policies_respect_capacity() {
+    let net = chain(1);
+    for mapping in [
+        MappingPolicy::Packed,
+        MappingPolicy::Spread,
+        MappingPolicy::Locality,
+    ] {
+        let arch = Architecture {
+            mesh_width: 3,
+            mesh_height: 3,
+            neurons_per_core: 2,
+            mapping,
+            ..Architecture::default()
+        };
+        let core_of = trueasync_engine::map_network(&net, &arch).unwrap();
+        let mut per_core = vec![0; arch.n_cores()];
+        for c in core_of {
+            per_core[c as usize] += 1;
+        }
+        assert!(
+            per_core.iter().all(|&n| n <= 2),
+            "{mapping:?}: {per_core:?}"
+        );
+    }
+}
+
+#[test]
+fn a_network_that_does_not_fit_says_which_core_and_limit() {
+    let net = chain(1);
+    let arch = Architecture {
+        mesh_width: 1,
+        mesh_height: 1,
+        neurons_per_core: 4,
+        ..Architecture::default()
+    };
+    let err = run(&net, &arch, &[0u8; 4], 1, 1, Semantics::Timestep).unwrap_err();
+    assert!(matches!(err, SimError::Capacity(_)));
+    assert!(err.to_string().contains("9 neurons"), "{err}");
+    let arch = Architecture {
+        weight_bits: 2,
+        ..Architecture::default()
+    };
+    let err = run(&chain(5), &arch, &[0u8; 4], 1, 1, Semantics::Timestep).unwrap_err();
+    assert!(err.to_string().contains("need 4 bits"), "{err}");
+}
+
+#[test]
+fn bad_inputs_are_refused() {
+    let net = chain(1);
+    let arch = Architecture::default();
+    let err = run(&net, &arch, &[], 0, 1, Semantics::Timestep).unwrap_err();
+    assert!(matches!(err, SimError::Inputs(_)), "{err}");
+    let err = run(&net, &arch, &[1u8; 3], 1, 1, Semantics::Timestep).unwrap_err();
+    assert!(
+        err.to_string().contains("shape [samples, steps, 4]"),
+        "{err}"
+    );
+    let err = run(&net, &arch, &[2u8; 4], 1, 1, Semantics::Timestep).unwrap_err();
+    assert!(err.to_string().contains("0 or 1"), "{err}");
+    let zero = Architecture {
+        mesh_width: 0,
+        ..Architecture::default()
+    };
+    let err = run(&net, &zero, &[1u8; 4], 1, 1, Semantics::Timestep).unwrap_err();
+    assert!(
+        err.to_string().contains("mesh_width must be in 1..=256"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unmapped_core_spends_nothing() {
+    let net = chain(1);
+    let arch = Architecture {
+        mesh_width: 4,
+        mesh_height: 4,
+        neurons_per_core: 9,
+        ..Architecture::default()
+    };
+    let out = run(&net, &arch, &[1u8; 4 * 4], 1, 4, Semantics::Timestep).unwrap();
+    let r = &out.samples[0];
+    assert!(r.core_dynamic_energy_j[0] > 0.0);
+    assert!(r.core_dynamic_energy_j[1..].iter().all(|&e| e == 0.0));
+    assert!(r.core_utilisation[1..].iter().all(|&u| u == 0.0));
+}
