@@ -29,7 +29,7 @@ fn layer(
                 leak_num: leak.0,
                 leak_shift: leak.1,
                 bias: (i as i32 % 3) - 1,
-                reset_mode: if i % 2 == 0 {
+                reset_mode: if i.is_multiple_of(2) {
                     ResetMode::Hard
                 } else {
                     ResetMode::Subtract
