@@ -20,7 +20,7 @@ from trueasync.model import (
     SparseProjection,
 )
 from trueasync.result import SimResult
-from trueasync.api import SimulationError, load_preset, map_network, simulate, preset_names
+from trueasync.api import SimulationError, area_and_static_power, load_preset, map_network, preset_names, simulate
 
 __all__ = [
     "Architecture",
@@ -33,6 +33,7 @@ __all__ = [
     "SimResult",
     "SimulationError",
     "SparseProjection",
+    "area_and_static_power",
     "load_preset",
     "map_network",
     "preset_names",

@@ -55,3 +55,10 @@ def preset_names() -> list[str]:
     from trueasync import _convert
 
     return _convert.preset_names()
+
+
+def area_and_static_power(arch: Architecture, preset: Union[str, CostModel] = "loihi") -> tuple[float, float]:
+    """Area (mm^2) and static power (W) of `arch` under a cost model, without simulating."""
+    from trueasync import _convert, _core
+
+    return _core.area_and_static_power(_convert.arch_dict(arch), _convert.costs_json(preset)[1])

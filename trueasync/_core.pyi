@@ -1,0 +1,44 @@
+"""Type stubs of the native TrueAsync binding (sim-rs/binding). Use the `trueasync` package
+instead of calling these directly: it converts the dataclasses of `trueasync.model`."""
+
+from typing import Any, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+class SimulationError(ValueError):
+    """Bad input to the simulator; the message names the field and the limit."""
+
+def simulate(
+    network: dict[str, Any],
+    arch: dict[str, Any],
+    costs_json: str,
+    inputs: npt.NDArray[np.uint8],
+    semantics: str,
+    core_of: Optional[npt.NDArray[np.int64]] = None,
+    threads: Optional[int] = None,
+    trace: bool = False,
+    timeline: bool = False,
+) -> dict[str, Any]:
+    """Simulate `inputs` (uint8 [sample, step, input neuron], C-contiguous); releases the GIL.
+
+    Returns per-sample numpy arrays (`energy_j`, `latency_s`, `critical_path_s`,
+    `serial_time_s`), `energy_breakdown_j` and `counts` dicts of arrays, `spikes_per_layer`,
+    `output_spike_counts`, `core_utilisation`, `core_dynamic_energy_j`, `core_of`, `area_mm2`,
+    `static_power_w`, `wall_s`, and, when asked, `spike_trace` (list of bool [sample, step,
+    neuron]) and `timeline` (dict of columns).
+    """
+
+def map_network(network: dict[str, Any], arch: dict[str, Any]) -> npt.NDArray[np.int64]:
+    """The core of every neuron under the architecture's mapping policy."""
+
+def preset_json(name: str) -> str:
+    """The JSON text of a built-in cost preset."""
+
+def preset_names() -> list[str]: ...
+
+def check_costs(costs_json: str) -> None:
+    """Raise SimulationError when a cost model is malformed."""
+
+def area_and_static_power(arch: dict[str, Any], costs_json: str) -> tuple[float, float]:
+    """Area (mm^2) and static power (W) of an architecture under a cost model."""
