@@ -37,9 +37,12 @@ impl Packet {
     }
 }
 
+/// A FIFO of `cap` packets, stored in `Sim::slots[b * cap ..]` as a ring.
+#[derive(Clone, Copy, Default)]
 struct Buffer {
-    q: VecDeque<Packet>,
-    /// Packets at the front of `q` that have arrived (the rest are still on their link).
+    head: u32,
+    len: u32,
+    /// Packets at the front that have arrived (the rest are still on their link).
     arrived: u32,
 }
 
@@ -140,6 +143,7 @@ struct Sim<'a> {
     t_update: u64,
     t_spike: u64,
     buffers: Vec<Buffer>,
+    slots: Vec<Packet>,
     servers: Vec<Server>,
     somas: Vec<Soma>,
     ready: Vec<BinaryHeap<Reverse<(u32, u32)>>>,
@@ -233,12 +237,17 @@ impl<'a> Sim<'a> {
             t_access: c.t_soma_access,
             t_update: c.t_soma_update,
             t_spike: c.t_soma_spike,
-            buffers: (0..n)
-                .map(|_| Buffer {
-                    q: VecDeque::new(),
-                    arrived: 0,
-                })
-                .collect(),
+            buffers: vec![Buffer::default(); n],
+            slots: vec![
+                Packet {
+                    dst: 0,
+                    syn: 0,
+                    src: 0,
+                    step: 0,
+                    kind: SPIKE
+                };
+                n * arch.fifo_depth as usize
+            ],
             servers: (0..n).map(|_| Server::default()).collect(),
             somas: (0..n_cores).map(|_| Soma::default()).collect(),
             ready: (0..n_cores).map(|_| BinaryHeap::new()).collect(),
@@ -425,10 +434,7 @@ impl<'a> Sim<'a> {
     // ---- packet movement ------------------------------------------------------------------
 
     fn register(&mut self, b: usize) {
-        let head = *self.buffers[b]
-            .q
-            .front()
-            .expect("registered buffer has a head");
+        let head = self.front(b);
         let s = self.consumer_of(b, &head);
         let srv = &mut self.servers[s];
         srv.requests.push_back(b as u32);
@@ -438,9 +444,34 @@ impl<'a> Sim<'a> {
         }
     }
 
+    fn front(&self, b: usize) -> Packet {
+        debug_assert!(self.buffers[b].len > 0);
+        self.slots[b * self.cap + self.buffers[b].head as usize]
+    }
+
+    fn is_full(&self, b: usize) -> bool {
+        self.buffers[b].len as usize >= self.cap
+    }
+
     fn deliver(&mut self, b: usize, p: Packet) {
-        debug_assert!(self.buffers[b].q.len() < self.cap);
-        self.buffers[b].q.push_back(p);
+        debug_assert!(!self.is_full(b));
+        let buf = &mut self.buffers[b];
+        let mut at = buf.head as usize + buf.len as usize;
+        if at >= self.cap {
+            at -= self.cap;
+        }
+        buf.len += 1;
+        self.slots[b * self.cap + at] = p;
+    }
+
+    fn pop(&mut self, b: usize) {
+        let buf = &mut self.buffers[b];
+        buf.head += 1;
+        if buf.head as usize == self.cap {
+            buf.head = 0;
+        }
+        buf.len -= 1;
+        buf.arrived -= 1;
     }
 
     fn arrive(&mut self, b: usize) {
@@ -473,9 +504,9 @@ impl<'a> Sim<'a> {
             return;
         };
         let b = b as usize;
-        let head = *self.buffers[b].q.front().expect("request without a packet");
+        let head = self.front(b);
         let out = self.outputs[s];
-        if out != u32::MAX && self.buffers[out as usize].q.len() >= self.cap {
+        if out != u32::MAX && self.is_full(out as usize) {
             if !self.servers[s].blocked {
                 self.servers[s].blocked = true;
                 self.out.stalls += 1;
@@ -484,8 +515,7 @@ impl<'a> Sim<'a> {
         }
         self.servers[s].blocked = false;
         self.servers[s].requests.pop_front();
-        self.buffers[b].q.pop_front();
-        self.buffers[b].arrived -= 1;
+        self.pop(b);
         self.wake_producer(b);
         if self.buffers[b].arrived > 0 {
             self.register(b);
@@ -680,7 +710,7 @@ impl<'a> Sim<'a> {
             } else {
                 break;
             };
-            if self.buffers[fifo].q.len() >= self.cap {
+            if self.is_full(fifo) {
                 if !job.blocked {
                     job.blocked = true;
                     self.out.stalls += 1;
@@ -710,7 +740,7 @@ impl<'a> Sim<'a> {
                 self.out.core_tokens_out[c] += 1;
                 self.out.core_token_hops[c] += hops;
             }
-            self.buffers[fifo].q.push_back(packet);
+            self.deliver(fifo, packet);
             self.arrive(fifo);
         }
         let (part, step) = (job.part as usize, job.step as usize);
