@@ -18,6 +18,8 @@ pub mod limits {
     /// Worst-case |membrane potential| a layer may reach in one step.
     pub const MAX_POTENTIAL: i64 = 1 << 30;
     pub const MAX_TIMELINE_RECORDS: usize = 20_000_000;
+    /// FIFO slots of one chip (every router port and core FIFO times fifo_depth).
+    pub const MAX_FIFO_SLOTS: u64 = 1 << 24;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -551,6 +553,15 @@ impl Architecture {
         in_range("synapse_lanes", self.synapse_lanes, 1, 1024)?;
         in_range("fifo_depth", self.fifo_depth, 1, 4096)?;
         in_range("link_width_bits", self.link_width_bits, 1, 1024)?;
+        let fifos =
+            self.n_tiles() as u64 * (4 + self.cores_per_tile as u64) + 3 * self.n_cores() as u64;
+        if fifos * self.fifo_depth as u64 > limits::MAX_FIFO_SLOTS {
+            return Err(SimError::Limit(format!(
+                "{fifos} FIFOs of fifo_depth {} are {} packet slots, the limit is 2^24; use a smaller mesh or depth",
+                self.fifo_depth,
+                fifos * self.fifo_depth as u64
+            )));
+        }
         if let Some(v) = self.voltage_v {
             if !v.is_finite() || v <= 0.0 {
                 return bad(format!(
