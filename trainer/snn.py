@@ -1,0 +1,186 @@
+"""Hardware-mappable SNN building blocks (SpikingJelly activation_based, multi-step mode 'm').
+
+Everything here maps one-to-one onto the TrueAsync neuron of docs/fixed-point.md:
+
+- `make_lif(tau, reset)`: SpikingJelly `LIFNode(decay_input=False, v_reset=0 or None,
+  v_threshold=1)`, the float neuron. Its charge `v = v - v/tau + x` is `v = leak*v + x` with
+  `leak = 1 - 1/tau`; the taus offered (`TAU_CHOICES`) make `leak` an exact binary fraction
+  `leak_num / 2**leak_shift`.
+- `IntLIFNode`: the same neuron in integer units (quantisation-aware training and fixed-point
+  evaluation in float32 tensors): `v = floor(v*leak) + bias + I; spike = v >= threshold; reset`.
+  With integer weights, bias and threshold every value it computes is an integer held exactly
+  in float32, so its forward pass *is* the fixed-point arithmetic (gradients use straight-through
+  estimators and SpikingJelly's ATan surrogate on `(v - threshold) / threshold`).
+- `ScaleNorm`: the BatchNorm the trainer uses. Per-channel scale from the batch second moment
+  (running estimate at eval) and a learned per-channel gain, plus ONE learned shift per layer.
+  It folds exactly into the preceding conv / dense weights (per output channel) and the layer's
+  scalar bias -- the TrueAsync `LifLayer` has one bias and one threshold per layer, so a standard
+  BatchNorm's per-channel shift could not be folded (see docs/trainer.md).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn as nn
+from spikingjelly.activation_based import base, neuron, surrogate
+
+TAU_CHOICES = (2.0, 4.0, 8.0)  # leak 1/2, 3/4, 7/8
+
+
+def leak_fraction(tau: float) -> tuple[int, int]:
+    """`(leak_num, leak_shift)` with `leak_num / 2**leak_shift == 1 - 1/tau` exactly.
+
+    `tau = inf` (or 0) means no leak (an IF neuron): `(1, 0)`. Raises ValueError when the leak is
+    not a binary fraction with `leak_shift <= 16`.
+    """
+    if tau is None or math.isinf(tau) or tau == 0:
+        return 1, 0
+    if tau < 1:
+        raise ValueError(f"tau must be >= 1 (got {tau})")
+    leak = Fraction(1) - Fraction(tau).limit_denominator(1 << 20) ** -1
+    for shift in range(0, 17):
+        num = leak * (1 << shift)
+        if num.denominator == 1:
+            return int(num), shift
+    raise ValueError(
+        f"tau={tau} gives leak {float(leak)} which is not n / 2**k with k <= 16; "
+        f"use one of {TAU_CHOICES} or an IF neuron (tau=inf)"
+    )
+
+
+def tau_from_leak(leak_num: int, leak_shift: int) -> float:
+    leak = leak_num / float(1 << leak_shift)
+    return math.inf if leak >= 1.0 else 1.0 / (1.0 - leak)
+
+
+def make_lif(tau: float, reset: str = "hard") -> neuron.LIFNode:
+    """The float training neuron: SpikingJelly LIFNode, multi-step, threshold 1."""
+    leak_fraction(tau)  # validate
+    if reset not in ("hard", "subtract"):
+        raise ValueError(f"reset must be 'hard' or 'subtract' (got {reset!r})")
+    return neuron.LIFNode(
+        tau=float(tau) if not math.isinf(tau) else 1e12,
+        decay_input=False,
+        v_threshold=1.0,
+        v_reset=0.0 if reset == "hard" else None,
+        surrogate_function=surrogate.ATan(),
+        detach_reset=True,
+        step_mode="m",
+    )
+
+
+class _FloorSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return torch.floor(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def floor_ste(x: torch.Tensor) -> torch.Tensor:
+    return _FloorSTE.apply(x)
+
+
+class IntLIFNode(base.MemoryModule):
+    """LIF neuron in integer units (docs/fixed-point.md `timestep` semantics), multi-step.
+
+    `forward(x_seq, threshold, bias)`: `x_seq` [T, ...] integer-valued input currents; `threshold`
+    and `bias` integer-valued scalars (tensors or floats). Returns spikes [T, ...] as 0./1.
+    """
+
+    def __init__(self, leak_num: int, leak_shift: int, reset: str = "hard"):
+        super().__init__()
+        self.leak_num = int(leak_num)
+        self.leak_shift = int(leak_shift)
+        self.reset = reset
+        self.surrogate = surrogate.ATan()
+        self.register_memory("v", 0.0)
+        self.step_mode = "m"
+
+    def forward(self, x_seq: torch.Tensor, threshold, bias=0.0) -> torch.Tensor:
+        v = torch.zeros_like(x_seq[0])
+        out = []
+        den = float(1 << self.leak_shift)
+        for t in range(x_seq.shape[0]):
+            if self.leak_num != (1 << self.leak_shift):
+                v = floor_ste(v * self.leak_num / den)
+            v = v + bias + x_seq[t]
+            spike = self.surrogate((v - threshold) / threshold)
+            if self.reset == "hard":
+                v = v * (1.0 - spike.detach())
+            else:
+                v = v - spike.detach() * threshold
+            out.append(spike)
+        self.v = v
+        return torch.stack(out)
+
+
+class ScaleNorm(nn.Module):
+    """Foldable normalisation: `y = x * gain[c] / sqrt(E[x^2][c] + eps) + shift` (shift: scalar).
+
+    Works on [B, C, H, W] and [B, C] (SpikingJelly multi-step tensors are flattened to
+    [T*N, ...] by the caller). `channels` is the maximum width: a narrower input uses the first
+    `x.shape[1]` channels (weight sharing in the supernet).
+    """
+
+    def __init__(self, channels: int, momentum: float = 0.1, eps: float = 1e-5):
+        super().__init__()
+        self.gain = nn.Parameter(torch.ones(channels))
+        self.shift = nn.Parameter(torch.zeros(()))
+        self.register_buffer("running_sq", torch.ones(channels))
+        self.momentum = momentum
+        self.eps = eps
+
+    def channel_scale(self, c: int, x: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Per-channel multiplier; from the batch (training) or the running estimate."""
+        if x is not None and self.training:
+            dims = [0] + list(range(2, x.dim()))
+            sq = (x * x).mean(dim=dims)
+            with torch.no_grad():
+                self.running_sq[:c].mul_(1 - self.momentum).add_(self.momentum * sq.detach())
+        else:
+            sq = self.running_sq[:c]
+        return self.gain[:c] / torch.sqrt(sq + self.eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[1]
+        scale = self.channel_scale(c, x)
+        shape = [1, c] + [1] * (x.dim() - 2)
+        return x * scale.view(shape) + self.shift
+
+
+def seq_apply(fn, x_seq: torch.Tensor) -> torch.Tensor:
+    """Apply a single-step op to [T, N, ...] by flattening time into the batch."""
+    t, n = x_seq.shape[:2]
+    y = fn(x_seq.reshape(t * n, *x_seq.shape[2:]))
+    return y.reshape(t, n, *y.shape[1:])
+
+
+def spike_input(frames: torch.Tensor) -> torch.Tensor:
+    """Dataset frames [N, T, C, H, W] (event counts) -> binary input spikes [T, N, C, H, W]."""
+    return (frames > 0).to(torch.float32).transpose(0, 1).contiguous()
+
+
+def rebin(frames: torch.Tensor, timesteps: int) -> torch.Tensor:
+    """Merge the time bins of frames [N, T, ...] into `timesteps` bins (sum of groups)."""
+    t = frames.shape[1]
+    if timesteps == t:
+        return frames
+    if t % timesteps:
+        raise ValueError(f"cannot rebin {t} frames into {timesteps} steps (not a divisor)")
+    g = t // timesteps
+    return frames.reshape(frames.shape[0], timesteps, g, *frames.shape[2:]).sum(dim=2)
+
+
+def input_spikes_hwc(frames) -> np.ndarray:
+    """Frames [N, T, C, H, W] -> bool [N, T, H*W*C] in TrueAsync's channels-last numbering."""
+    f = frames.numpy() if isinstance(frames, torch.Tensor) else np.asarray(frames)
+    n, t, c, h, w = f.shape
+    return np.ascontiguousarray((f > 0).transpose(0, 1, 3, 4, 2).reshape(n, t, h * w * c))
