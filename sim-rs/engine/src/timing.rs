@@ -151,7 +151,7 @@ struct Sim<'a> {
     done_step: Vec<i64>,
     /// (time, event): a unit has at most one pending event, so the pair is unique and the
     /// order of simultaneous events is deterministic without a sequence number.
-    heap: BinaryHeap<Reverse<(u64, u64)>>,
+    heap: BinaryHeap<Reverse<u128>>,
     tile_x: Vec<i32>,
     tile_y: Vec<i32>,
     /// Per server: the buffer it feeds (u32::MAX: the synapse sink).
@@ -177,7 +177,8 @@ pub fn run(
 ) -> Result<Timing, String> {
     let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline);
     sim.start();
-    while let Some(Reverse((time, ev))) = sim.heap.pop() {
+    while let Some(Reverse(key)) = sim.heap.pop() {
+        let (time, ev) = ((key >> 64) as u64, key as u64);
         sim.now = time;
         let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
         if kind == EV_SERVER {
@@ -320,7 +321,10 @@ impl<'a> Sim<'a> {
     }
 
     fn schedule(&mut self, time: u64, kind: u64, id: usize) {
-        self.heap.push(Reverse((time, (kind << 32) | id as u64)));
+        // One u128 key (time, unit): a single comparison orders the heap.
+        self.heap.push(Reverse(
+            ((time as u128) << 64) | ((kind << 32) | id as u64) as u128,
+        ));
     }
 
     fn drain(&mut self) {
