@@ -1,0 +1,279 @@
+"""The RL hardware-search agent: PPO (Ray RLlib, new API stack) over `HardwareDesignEnv`.
+
+Why PPO (see docs/search.md): the action is a MultiDiscrete vector (one choice per parameter),
+which RLlib's PPO handles natively on the new API stack (DQN/SAC there need a single Discrete or
+a Box); it is on-policy and stable with small batches; and it trains one policy across many
+workloads whose features sit in the observation, so a search on a new workload warm-starts.
+
+Pre-train (writes a small torch state_dict of the RLModule, tens of kB, plus a JSON card):
+
+    python -m agent.rl pretrain --out agent/policy --iterations 60 --seed 0
+
+Search on one workload with that policy as warm start (the CLI's ``--algo rl``):
+
+    rl_search(evaluator, seed=0, checkpoint="agent/policy")
+
+Ray must be initialised by the caller or is initialised here with `num_cpus` (tests: one
+session-scoped ``ray.init(num_cpus=2)``). Runs use ``num_env_runners=0`` and ``num_learners=0``:
+the env (and the evaluator behind it) lives in the driver process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from agent.env import HardwareDesignEnv, obs_dim, register_evaluators, unregister_evaluators
+from agent.evaluator import Evaluator
+from agent.space import HardwareSpace
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "policy"
+WEIGHTS_FILE = "ppo_policy.pt"
+CARD_FILE = "ppo_policy.json"
+HIDDENS = (128, 128)
+
+
+def ensure_ray(num_cpus: Optional[int] = None) -> None:
+    import ray
+
+    limit_torch_threads(1)
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=num_cpus or min(4, os.cpu_count() or 1), include_dashboard=False,
+                 log_to_driver=False, configure_logging=False)
+
+
+def limit_torch_threads(n: int = 1) -> None:
+    """Tiny networks: one torch thread avoids OpenMP spin contention on busy machines (100x)."""
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def make_config(env_config: dict, seed: int = 0, batch: int = 64, lr: float = 3e-4,
+                entropy_coeff: float = 0.01, num_epochs: int = 6, hiddens: Sequence[int] = HIDDENS):
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    return (
+        PPOConfig()
+        .api_stack(enable_rl_module_and_learner=True, enable_env_runner_and_connector_v2=True)
+        .environment(HardwareDesignEnv, env_config=env_config, disable_env_checking=True)
+        .env_runners(num_env_runners=0, num_envs_per_env_runner=1, rollout_fragment_length=batch,
+                     batch_mode="truncate_episodes")
+        .learners(num_learners=0)
+        .training(
+            train_batch_size_per_learner=batch,
+            minibatch_size=max(16, batch // 2),
+            num_epochs=num_epochs,
+            lr=lr,
+            gamma=0.0,  # each action is a whole design scored at once: a contextual bandit
+            lambda_=1.0,
+            entropy_coeff=entropy_coeff,
+            vf_loss_coeff=0.5,
+            clip_param=0.2,
+        )
+        .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=list(hiddens), fcnet_activation="tanh",
+                                                   vf_share_layers=False))
+        .reporting(min_sample_timesteps_per_iteration=0, min_time_s_per_iteration=0)
+        .debugging(seed=seed, log_level="ERROR")
+    )
+
+
+def _learner_module(algo):
+    from ray.rllib.core import DEFAULT_MODULE_ID
+
+    learner = algo.learner_group._learner  # local learner (num_learners=0)
+    return learner.module[DEFAULT_MODULE_ID]
+
+
+def get_weights(algo) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in _learner_module(algo).state_dict().items()}
+
+
+def set_weights(algo, state_dict: dict) -> None:
+    """Load a torch state_dict into the learner's module and the env runner's module."""
+    _learner_module(algo).load_state_dict(state_dict)
+    runner_module = algo.get_module()
+    own = runner_module.state_dict()
+    runner_module.load_state_dict({k: v for k, v in state_dict.items() if k in own}, strict=True)
+
+
+def save_policy(algo, out_dir: Path, card: dict) -> Path:
+    import torch
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(get_weights(algo), out_dir / WEIGHTS_FILE)
+    (out_dir / CARD_FILE).write_text(json.dumps(card, indent=1))
+    return out_dir / WEIGHTS_FILE
+
+
+def load_policy(path: Path) -> tuple[dict, dict]:
+    import torch
+
+    path = Path(path)
+    wfile = path / WEIGHTS_FILE if path.is_dir() else path
+    cfile = wfile.with_name(CARD_FILE)
+    if not wfile.exists():
+        raise FileNotFoundError(f"no pre-trained policy at {wfile} (make it with: python -m agent.rl pretrain)")
+    card = json.loads(cfile.read_text()) if cfile.exists() else {}
+    return torch.load(wfile, map_location="cpu", weights_only=True), card
+
+
+def _compatible(card: dict, policy_space: HardwareSpace) -> Optional[str]:
+    if card.get("obs_dim") not in (None, obs_dim(policy_space)):
+        return f"observation size {card.get('obs_dim')} != {obs_dim(policy_space)}"
+    if card.get("nvec") not in (None, policy_space.nvec.tolist()):
+        return "action space differs"
+    return None
+
+
+def pretrain(
+    evaluators: Sequence[Evaluator],
+    iterations: int = 60,
+    seed: int = 0,
+    out_dir: Optional[Path] = None,
+    batch: int = 128,
+    horizon: int = 4,
+    log: Optional[Callable[[str], None]] = print,
+    extra_card: Optional[dict] = None,
+):
+    """Train one policy across `evaluators` (workloads); returns (algo, history)."""
+    ensure_ray()
+    key = register_evaluators(f"pretrain-{uuid.uuid4().hex}", evaluators)
+    policy_space = HardwareSpace()
+    config = make_config(
+        {"evaluators_key": key, "horizon": horizon, "preference": "mixed", "policy_space": policy_space,
+         "targets": "random", "seed": seed},
+        seed=seed, batch=batch,
+    )
+    algo = config.build_algo()
+    history = []
+    t0 = time.perf_counter()
+    try:
+        for it in range(iterations):
+            res = algo.train()
+            ret = res.get("env_runners", {}).get("episode_return_mean", float("nan"))
+            history.append({"iteration": it + 1, "episode_return_mean": ret,
+                            "simulated": sum(e.n_simulated for e in evaluators),
+                            "wall_s": time.perf_counter() - t0})
+            if log and (it + 1) % max(1, iterations // 10) == 0:
+                log(f"pretrain it {it + 1}/{iterations}: mean episode return {ret:.3f}, "
+                    f"simulated {history[-1]['simulated']}, {history[-1]['wall_s']:.0f} s")
+        if out_dir is not None:
+            import ray
+            import torch
+
+            card = {
+                "algorithm": "PPO (RLlib new API stack)",
+                "ray": ray.__version__,
+                "torch": torch.__version__,
+                "obs_dim": obs_dim(policy_space),
+                "nvec": policy_space.nvec.tolist(),
+                "hiddens": list(HIDDENS),
+                "horizon": horizon,
+                "iterations": iterations,
+                "batch": batch,
+                "seed": seed,
+                "workloads": [e.name for e in evaluators],
+                "preset": evaluators[0].preset,
+                "semantics": evaluators[0].semantics,
+                "history": history,
+            }
+            card.update(extra_card or {})
+            save_policy(algo, out_dir, card)
+    finally:
+        unregister_evaluators(key)
+    return algo, history
+
+
+def rl_search(
+    evaluator: Evaluator,
+    seed: int = 0,
+    checkpoint: Optional[Path] = DEFAULT_CHECKPOINT,
+    progress: Optional[Callable[[Evaluator], None]] = None,
+    batch: int = 32,
+    horizon: int = 4,
+    max_proposals: Optional[int] = None,
+    lr: float = 1e-3,
+    edp_fraction: float = 0.5,
+    patience: int = 20,
+) -> Evaluator:
+    """Search `evaluator`'s workload until its budget is spent, warm-started from `checkpoint`.
+
+    With ``checkpoint=None`` (or a policy that does not match the space) the policy starts
+    from scratch. The policy space is the default grid when the user's ranges are a subset of it
+    (designs are projected onto the user's choices), else the user's own space.
+    """
+    if evaluator.budget is None:
+        raise ValueError("RL search needs an evaluator with a budget")
+    ensure_ray()
+    policy_space = HardwareSpace() if evaluator.space.is_default_grid_subset() else evaluator.space
+    state = None
+    if checkpoint is not None and policy_space == HardwareSpace():
+        state, card = load_policy(Path(checkpoint))
+        why = _compatible(card, policy_space)
+        if why:
+            raise ValueError(f"pre-trained policy {checkpoint} does not match this search space: {why}")
+    key = register_evaluators(f"search-{uuid.uuid4().hex}", [evaluator])
+    config = make_config(
+        {"evaluators_key": key, "horizon": horizon, "preference": "mixed", "edp_fraction": edp_fraction,
+         "policy_space": policy_space, "seed": seed},
+        seed=seed, batch=batch, lr=lr,
+    )
+    algo = config.build_algo()
+    try:
+        if state is not None:
+            set_weights(algo, state)
+        cap = max_proposals or 50 * evaluator.budget
+        stale = 0
+        while not evaluator.exhausted and evaluator.n_proposals < cap and stale < patience:
+            before = evaluator.n_simulated
+            algo.train()
+            stale = stale + 1 if evaluator.n_simulated == before else 0
+            if progress:
+                progress(evaluator)
+    finally:
+        algo.stop()
+        unregister_evaluators(key)
+    return evaluator
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent.rl", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("pretrain", help="pre-train the shipped warm-start policy")
+    p.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT)
+    p.add_argument("--iterations", type=int, default=60)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--preset", default=None)
+    p.add_argument("--surrogate", action="store_true", help="use the analytic surrogate, not the engine")
+    p.add_argument("--full-space", action="store_true", help="pre-train on the full DESIGN.md grid "
+                   "(default: the laptop space, agent.workloads.LAPTOP_RANGES)")
+    args = parser.parse_args(argv)
+    from agent import workloads
+
+    space = HardwareSpace() if args.full_space else workloads.laptop_space()
+    evs = workloads.training_evaluators(preset=args.preset, surrogate=args.surrogate, space=space)
+    ensure_ray()
+    t0 = time.perf_counter()
+    algo, _ = pretrain(evs, iterations=args.iterations, seed=args.seed, out_dir=args.out, batch=args.batch,
+                       extra_card={"command": "python -m agent.rl pretrain " + " ".join(argv or sys.argv[1:]),
+                                   "search_space": space.to_dict()})
+    algo.stop()
+    print(f"wrote {args.out / WEIGHTS_FILE} in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
