@@ -50,7 +50,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import trueasync  # noqa: E402
-from trueasync.workload import Workload, generate_mlp, load_workload  # noqa: E402
+from trueasync.workload import Workload, generate_mlp, json_default, load_workload  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 REFERENCE_PREFIX = SHARED / "workloads" / "mlp_784-512-256-10_T100_16c"
@@ -461,7 +461,7 @@ def main(argv=None) -> int:
     }
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=1, default=_json_default) + "\n")
+    out.write_text(json.dumps(doc, indent=1, default=json_default) + "\n")
     if doc["loadavg_at_end"] is not None:
         print(f"load average at start {info['loadavg_at_start']}, at end {doc['loadavg_at_end']} "
               f"({info['nproc']} CPUs): timings are only as good as the machine was quiet")
@@ -469,14 +469,6 @@ def main(argv=None) -> int:
     return 0
 
 
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 if __name__ == "__main__":

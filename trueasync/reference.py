@@ -46,19 +46,7 @@ from trueasync.model import (
     Network,
     SparseProjection,
 )
-
-ENERGY_KEYS = (
-    "soma_access",
-    "soma_update",
-    "soma_spike",
-    "synapse_event",
-    "message_out",
-    "message_in",
-    "east_hop",
-    "west_hop",
-    "north_hop",
-    "south_hop",
-)
+from trueasync.workload import ENERGY_KEYS
 DIRECTIONS = ("east", "west", "north", "south")
 PACKET_BITS = 32
 

@@ -584,13 +584,14 @@ def save_workload(wl: Workload, prefix: Union[str, os.PathLike]) -> tuple[Path, 
     jpath, npath = _paths(prefix)
     doc, arrays = workload_to_dict(wl)
     jpath.parent.mkdir(parents=True, exist_ok=True)
-    jpath.write_text(json.dumps(doc, indent=1, default=_json_default) + "\n")
+    jpath.write_text(json.dumps(doc, indent=1, default=json_default) + "\n")
     with open(npath, "wb") as f:
         np.savez_compressed(f, **arrays)
     return jpath, npath
 
 
-def _json_default(o):
+def json_default(o):
+    """`json.dumps(default=...)` for numpy scalars and arrays."""
     if isinstance(o, np.integer):
         return int(o)
     if isinstance(o, np.floating):
