@@ -26,14 +26,32 @@ struct Packet {
     syn: u32,
     /// Source partition (tokens and credits).
     src: u32,
-    step: u32,
-    kind: u8,
+    /// The step, and the kind in the top two bits (steps < 2^20): 16 bytes a packet.
+    tag: u32,
 }
 
 impl Packet {
+    fn new(dst: u32, syn: u32, src: u32, step: u32, kind: u8) -> Self {
+        debug_assert!(step < 1 << 30);
+        Packet {
+            dst,
+            syn,
+            src,
+            tag: step | (kind as u32) << 30,
+        }
+    }
+
+    fn step(&self) -> u32 {
+        self.tag & ((1 << 30) - 1)
+    }
+
+    fn kind(&self) -> u8 {
+        (self.tag >> 30) as u8
+    }
+
     /// End-of-step tokens and credits: handshakes with no synaptic work.
     fn is_token(&self) -> bool {
-        self.kind != SPIKE
+        self.kind() != SPIKE
     }
 }
 
@@ -46,13 +64,20 @@ struct Buffer {
     arrived: u32,
 }
 
+/// A router port or core unit: its state and, set once, what it is (read together on every
+/// try, so kept in one place).
 #[derive(Default)]
 struct Server {
+    in_service: Option<Packet>,
     requests: VecDeque<u32>,
     blocked: bool,
-    /// Where the packet in service goes when it is done (u32::MAX: the synapse sink).
+    /// What it is (`UnitId::kind`) and its tile (ports) or core (core units).
+    kind: u8,
+    index: u32,
+    /// The buffer it feeds (u32::MAX: the synapse sink).
     out: u32,
-    in_service: Option<Packet>,
+    /// Service time of a spike and of a token (a synapse's spike time depends on the packet).
+    dur: [u64; 2],
 }
 
 struct Job {
@@ -121,6 +146,8 @@ struct UnitId {
     index: u32,
 }
 
+const SYNAPSE: u8 = 6;
+
 const EV_SERVER: u64 = 0;
 const EV_SOMA: u64 = 1;
 
@@ -154,12 +181,8 @@ struct Sim<'a> {
     heap: BinaryHeap<Reverse<u128>>,
     tile_x: Vec<i32>,
     tile_y: Vec<i32>,
-    /// Per server: the buffer it feeds (u32::MAX: the synapse sink).
-    outputs: Vec<u32>,
     /// Per buffer: the unit that fills it, as an event code (kind << 32 | id).
     producers: Vec<u64>,
-    /// Per server (and buffer) id: what it is and where (avoids divisions on the hot path).
-    units: Vec<UnitId>,
     core_tile: Vec<u32>,
     core_port: Vec<u8>,
     now: u64,
@@ -181,12 +204,15 @@ pub fn run(
         let (time, ev) = ((key >> 64) as u64, key as u64);
         sim.now = time;
         let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
+        // The unit of the event is tried first, then the work its event pushed (LIFO), exactly
+        // as if it had been pushed on the work stack last.
         if kind == EV_SERVER {
             sim.complete(id);
+            sim.try_serve(id);
         } else {
             sim.somas[id].wake_pending = false;
+            sim.try_soma(id);
         }
-        sim.work.push(ev);
         sim.drain();
     }
     sim.finish(costs)
@@ -239,16 +265,7 @@ impl<'a> Sim<'a> {
             t_update: c.t_soma_update,
             t_spike: c.t_soma_spike,
             buffers: vec![Buffer::default(); n],
-            slots: vec![
-                Packet {
-                    dst: 0,
-                    syn: 0,
-                    src: 0,
-                    step: 0,
-                    kind: SPIKE
-                };
-                n * arch.fifo_depth as usize
-            ],
+            slots: vec![Packet::new(0, 0, 0, 0, SPIKE); n * arch.fifo_depth as usize],
             servers: (0..n).map(|_| Server::default()).collect(),
             somas: (0..n_cores).map(|_| Soma::default()).collect(),
             ready: (0..n_cores).map(|_| BinaryHeap::new()).collect(),
@@ -257,9 +274,7 @@ impl<'a> Sim<'a> {
             heap: BinaryHeap::new(),
             tile_x: Vec::new(),
             tile_y: Vec::new(),
-            outputs: Vec::new(),
             producers: Vec::new(),
-            units: Vec::new(),
             core_tile: Vec::new(),
             core_port: Vec::new(),
             now: 0,
@@ -278,7 +293,7 @@ impl<'a> Sim<'a> {
         let tiles = self.arch.n_tiles();
         (self.tile_x, self.tile_y) = (0..tiles).map(|t| self.arch.tile_xy(t)).unzip();
         let n = self.buffers.len();
-        self.units = (0..n)
+        let units: Vec<UnitId> = (0..n)
             .map(|s| {
                 if s < self.base {
                     let port = s % self.ports;
@@ -297,7 +312,18 @@ impl<'a> Sim<'a> {
         let cores = self.arch.n_cores();
         self.core_tile = (0..cores).map(|c| (c / self.cpt) as u32).collect();
         self.core_port = (0..cores).map(|c| (4 + c % self.cpt) as u8).collect();
-        self.outputs = (0..n).map(|s| self.output_of(s)).collect();
+        for (s, u) in units.into_iter().enumerate() {
+            let out = self.output_of(s);
+            let srv = &mut self.servers[s];
+            (srv.kind, srv.index, srv.out) = (u.kind, u.index, out);
+            srv.dur = match u.kind {
+                k @ 0..=3 => [self.t_hop[k as usize]; 2],
+                4 => [0, 0],
+                5 => [self.t_in; 2],
+                6 => [0, 0], // spikes: per packet (duration())
+                _ => [self.t_out, self.t_token],
+            };
+        }
         self.producers = (0..n)
             .map(|b| {
                 let (kind, id) = self.producer_of(b);
@@ -373,10 +399,10 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn consumer_of(&self, b: usize, head: &Packet) -> usize {
+    fn consumer_of(&self, b: usize) -> usize {
         if b < self.base {
-            let tile = self.units[b].index as usize;
-            tile * self.ports + self.route(tile, head.dst)
+            let tile = self.servers[b].index as usize;
+            tile * self.ports + self.route(tile, self.front(b).dst)
         } else {
             b // eject -> axon-in, syn FIFO -> synapse, out FIFO -> axon-out share the index
         }
@@ -424,22 +450,18 @@ impl<'a> Sim<'a> {
     }
 
     fn duration(&self, s: usize, p: &Packet) -> u64 {
-        match self.units[s].kind {
-            k @ 0..=3 => self.t_hop[k as usize],
-            4 => 0,
-            5 => self.t_in,
-            6 if p.is_token() => 0,
-            6 => (p.syn as u64).div_ceil(self.lanes) * self.t_synapse,
-            _ if p.is_token() => self.t_token,
-            _ => self.t_out,
+        let srv = &self.servers[s];
+        if srv.kind == SYNAPSE && !p.is_token() {
+            (p.syn as u64).div_ceil(self.lanes) * self.t_synapse
+        } else {
+            srv.dur[p.is_token() as usize]
         }
     }
 
     // ---- packet movement ------------------------------------------------------------------
 
     fn register(&mut self, b: usize) {
-        let head = self.front(b);
-        let s = self.consumer_of(b, &head);
+        let s = self.consumer_of(b);
         let srv = &mut self.servers[s];
         srv.requests.push_back(b as u32);
         // A unit in service tries again when it is done; a blocked one when its output frees.
@@ -492,7 +514,9 @@ impl<'a> Sim<'a> {
         };
         let out = self.servers[s].out;
         if out == u32::MAX {
-            self.integrate(s, p);
+            // No retry of `s` is pushed: the caller tries it at once, and until a newer push
+            // (register) it stays in service or without requests, so a retry would do nothing.
+            self.integrate(p);
         } else {
             self.arrive(out as usize);
         }
@@ -509,7 +533,7 @@ impl<'a> Sim<'a> {
         };
         let b = b as usize;
         let head = self.front(b);
-        let out = self.outputs[s];
+        let out = self.servers[s].out;
         if out != u32::MAX && self.is_full(out as usize) {
             if !self.servers[s].blocked {
                 self.servers[s].blocked = true;
@@ -529,7 +553,8 @@ impl<'a> Sim<'a> {
         if dur == 0 {
             // A zero-time hand-over (ejection port, a token at the synapse) completes at once.
             if out == u32::MAX {
-                self.integrate(s, head);
+                self.work.push((EV_SERVER << 32) | s as u64);
+                self.integrate(head);
             } else {
                 self.deliver(out as usize, head);
                 self.arrive(out as usize);
@@ -540,9 +565,7 @@ impl<'a> Sim<'a> {
         if out != u32::MAX {
             self.deliver(out as usize, head);
         }
-        let srv = &mut self.servers[s];
-        srv.out = out;
-        srv.in_service = Some(head);
+        self.servers[s].in_service = Some(head);
         self.schedule(now + dur, EV_SERVER, s);
     }
 
@@ -562,7 +585,7 @@ impl<'a> Sim<'a> {
 
     fn account(&mut self, s: usize, dur: u64, p: &Packet) {
         self.out.serial_fs += dur;
-        let UnitId { kind, index } = self.units[s];
+        let (kind, index) = (self.servers[s].kind, self.servers[s].index);
         let (unit, port) = match kind {
             0..=3 => (Unit::Link, kind),
             4 => (Unit::Link, (s % self.ports) as u8),
@@ -583,25 +606,24 @@ impl<'a> Sim<'a> {
                 unit,
                 index,
                 port,
-                step: p.step,
+                step: p.step(),
             });
         }
     }
 
     /// The synapse unit finished a packet; a token may unblock soma work.
-    fn integrate(&mut self, s: usize, p: Packet) {
-        self.work.push((EV_SERVER << 32) | s as u64);
+    fn integrate(&mut self, p: Packet) {
         if !p.is_token() {
             return;
         }
         let plan = self.plan;
-        if p.kind == TOKEN {
+        if p.kind() == TOKEN {
             for &(q, d) in &plan.token_targets[p.src as usize][p.syn as usize] {
-                self.release(q, p.step as usize + d as usize);
+                self.release(q, p.step() as usize + d as usize);
             }
         } else {
             for &q in &plan.credit_targets[p.src as usize][p.syn as usize] {
-                self.release(q, p.step as usize + STEP_WINDOW);
+                self.release(q, p.step() as usize + STEP_WINDOW);
             }
         }
     }
@@ -686,31 +708,13 @@ impl<'a> Sim<'a> {
                     continue;
                 }
                 let e = fan[job.fan as usize];
-                Packet {
-                    dst: e.core,
-                    syn: e.synapses,
-                    src: job.part,
-                    step: job.step,
-                    kind: SPIKE,
-                }
+                Packet::new(e.core, e.synapses, job.part, job.step, SPIKE)
             } else if (job.token as usize) < plan.token_dests[part].len() {
                 let dst = plan.token_dests[part][job.token as usize];
-                Packet {
-                    dst,
-                    syn: job.token,
-                    src: job.part,
-                    step: job.step,
-                    kind: TOKEN,
-                }
+                Packet::new(dst, job.token, job.part, job.step, TOKEN)
             } else if (job.credit as usize) < plan.credit_dests[part].len() {
                 let dst = plan.credit_dests[part][job.credit as usize];
-                Packet {
-                    dst,
-                    syn: job.credit,
-                    src: job.part,
-                    step: job.step,
-                    kind: CREDIT,
-                }
+                Packet::new(dst, job.credit, job.part, job.step, CREDIT)
             } else {
                 break;
             };
@@ -723,7 +727,7 @@ impl<'a> Sim<'a> {
                 return false;
             }
             job.blocked = false;
-            let hops = match packet.kind {
+            let hops = match packet.kind() {
                 SPIKE => {
                     job.fan += 1;
                     0
