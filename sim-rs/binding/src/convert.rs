@@ -16,8 +16,12 @@ pyo3::create_exception!(
     "Bad input to the simulator; the message names the field and the limit."
 );
 
+/// Bad input becomes SimulationError (a ValueError); an engine bug a RuntimeError.
 pub fn to_py_err(e: SimError) -> PyErr {
-    SimulationError::new_err(e.to_string())
+    match e {
+        SimError::Internal(_) => PyRuntimeError::new_err(e.to_string()),
+        _ => SimulationError::new_err(e.to_string()),
+    }
 }
 
 pub fn panic_to_py_err(payload: Box<dyn std::any::Any + Send>) -> PyErr {

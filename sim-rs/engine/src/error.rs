@@ -22,6 +22,9 @@ pub enum SimError {
     /// The request exceeds a documented size limit.
     #[error("request too large: {0}")]
     Limit(String),
+    /// A bug in the engine (never the user's input); the message says where.
+    #[error("internal error: {0}; please report this workload")]
+    Internal(String),
 }
 
 pub type Result<T> = std::result::Result<T, SimError>;

@@ -166,8 +166,7 @@ fn run_sample(
         req.network.n_inputs(),
         req.keep_spike_trace,
     );
-    let timing =
-        timing::run(plan, &trace, req.arch, costs, req.keep_timeline).map_err(SimError::Limit)?;
+    let timing = timing::run(plan, &trace, req.arch, costs, req.keep_timeline)?;
     Ok(summarise(plan, req.arch, costs, trace, timing))
 }
 

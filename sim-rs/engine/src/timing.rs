@@ -11,6 +11,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use crate::cost::ScaledCosts;
+use crate::error::SimError;
 use crate::functional::Trace;
 use crate::model::Architecture;
 use crate::plan::{Plan, STEP_WINDOW};
@@ -189,6 +190,7 @@ struct Sim<'a> {
     /// Units to try at the current time (a stack: the order is fixed, so results are too).
     work: Vec<u64>,
     out: Timing,
+    timeline_overflow: bool,
 }
 
 pub fn run(
@@ -197,7 +199,7 @@ pub fn run(
     arch: &Architecture,
     costs: &ScaledCosts,
     keep_timeline: bool,
-) -> Result<Timing, String> {
+) -> Result<Timing, SimError> {
     let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline);
     sim.start();
     while let Some(Reverse(key)) = sim.heap.pop() {
@@ -279,6 +281,7 @@ impl<'a> Sim<'a> {
             core_port: Vec::new(),
             now: 0,
             work: Vec::new(),
+            timeline_overflow: false,
             out: Timing {
                 core_busy_fs: vec![[0; 4]; n_cores],
                 core_tokens_out: vec![0; n_cores],
@@ -599,15 +602,24 @@ impl<'a> Sim<'a> {
                 (unit, 0)
             }
         };
+        self.record(TimelineRecord {
+            start_fs: self.now,
+            end_fs: self.now + dur,
+            unit,
+            index,
+            port,
+            step: p.step(),
+        });
+    }
+
+    /// Keep a timeline record, up to the documented limit (beyond it the run is refused).
+    fn record(&mut self, r: TimelineRecord) {
         if let Some(tl) = self.out.timeline.as_mut() {
-            tl.push(TimelineRecord {
-                start_fs: self.now,
-                end_fs: self.now + dur,
-                unit,
-                index,
-                port,
-                step: p.step(),
-            });
+            if tl.len() < crate::model::limits::MAX_TIMELINE_RECORDS {
+                tl.push(r);
+            } else {
+                self.timeline_overflow = true;
+            }
         }
     }
 
@@ -668,16 +680,14 @@ impl<'a> Sim<'a> {
             let dur = self.soma_duration(part as usize, step as usize);
             self.out.serial_fs += dur;
             self.out.core_busy_fs[c][2] += dur;
-            if let Some(tl) = self.out.timeline.as_mut() {
-                tl.push(TimelineRecord {
-                    start_fs: self.now,
-                    end_fs: self.now + dur,
-                    unit: Unit::Soma,
-                    index: c as u32,
-                    port: 0,
-                    step,
-                });
-            }
+            self.record(TimelineRecord {
+                start_fs: self.now,
+                end_fs: self.now + dur,
+                unit: Unit::Soma,
+                index: c as u32,
+                port: 0,
+                step,
+            });
             let soma = &mut self.somas[c];
             soma.busy_until = self.now + dur;
             soma.job = Some(Job {
@@ -759,13 +769,22 @@ impl<'a> Sim<'a> {
         true
     }
 
-    fn finish(mut self, costs: &ScaledCosts) -> Result<Timing, String> {
+    fn finish(mut self, costs: &ScaledCosts) -> Result<Timing, SimError> {
+        if self.timeline_overflow {
+            return Err(SimError::Limit(format!(
+                "the timeline of one sample has more than {} records; simulate fewer steps or samples with timeline on",
+                crate::model::limits::MAX_TIMELINE_RECORDS
+            )));
+        }
         let last = self.steps as i64 - 1;
         if let Some(q) = self.done_step.iter().position(|&d| d != last) {
-            return Err(format!(
-                "internal error: partition {q} (layer {}, core {}) stopped at step {} of {}; please report this workload",
-                self.plan.parts[q].layer, self.plan.parts[q].core, self.done_step[q] + 1, self.steps
-            ));
+            return Err(SimError::Internal(format!(
+                "partition {q} (layer {}, core {}) stopped at step {} of {}",
+                self.plan.parts[q].layer,
+                self.plan.parts[q].core,
+                self.done_step[q] + 1,
+                self.steps
+            )));
         }
         self.out.latency_fs = self.now;
         self.out.critical_path_fs = critical_path(self.plan, self.trace, self.arch, costs);
