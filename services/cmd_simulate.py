@@ -71,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
         from trueasync.sanafe_peer import write_sanafe_files
 
         written = write_sanafe_files(wl, args.export_sanafe, samples=len(inputs))
-        print(f"SANA-FE files written to {args.export_sanafe}: {sorted(map(str, written))[:3]} ...")
+        print(
+            f"SANA-FE files: {written['arch']} and {len(written['networks'])} network file(s) in "
+            f"{args.export_sanafe}; run {written['timesteps']} steps (see docs/sanafe.md)"
+        )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=1, default=float))

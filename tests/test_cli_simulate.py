@@ -55,3 +55,10 @@ def test_bad_workload_names_are_reported(tmp_path, capsys):
     assert "missing.json" in capsys.readouterr().err
     assert main(["simulate", "--workload", "builtin:mlp-small", "--preset", "nonexistent"]) == 2
     assert "unknown cost preset 'nonexistent'" in capsys.readouterr().err
+
+
+def test_export_to_sanafe_files(tmp_path, capsys):
+    pytest.importorskip("sanafe")
+    assert main(["simulate", "--workload", "builtin:conv", "--samples", "2", "--export-sanafe", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arch.yaml", "snn_sample0.yaml", "snn_sample1.yaml"]
+    assert "2 network file(s)" in capsys.readouterr().out
