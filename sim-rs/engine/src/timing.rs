@@ -5,7 +5,8 @@
 //! finds its next FIFO full waits (backpressure); router ports arbitrate first come, first
 //! served. There is no clock: an event happens when its inputs are there and its unit is free.
 //! A core's soma runs step t of a partition once every end-of-step token it depends on has been
-//! integrated and the partition has finished step t-1 (docs/simulator.md).
+//! integrated, every consumer has returned its step credit (at most STEP_WINDOW steps ahead)
+//! and the partition has finished step t-1 (docs/simulator.md).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
