@@ -38,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None, help="worker threads (results do not depend on it)")
     p.add_argument("--samples", type=int, default=None, help="simulate only the first N samples")
     p.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    p.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write a PNG: energy per unit kind, and dynamic energy and utilisation of every core on the mesh",
+    )
     p.add_argument("--sanafe", action="store_true", help="also run SANA-FE on the same input and compare")
     p.add_argument("--export-sanafe", metavar="DIR", help="write SANA-FE arch/network files of the workload")
     p.set_defaults(func=run)
@@ -75,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
             f"SANA-FE files: {written['arch']} and {len(written['networks'])} network file(s) in "
             f"{args.export_sanafe}; run {written['timesteps']} steps (see docs/sanafe.md)"
         )
+    if args.plot:
+        plot(result, wl, args.plot, args.workload)
+        print(f"plot written to {args.plot}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=1, default=float))
@@ -132,3 +140,39 @@ def compare_with_sanafe(wl: Workload, inputs: np.ndarray, r: ta.SimResult, seman
     if semantics != "sanafe":
         print("  (counts agree only in sanafe semantics; use --semantics sanafe to compare exactly)")
     return rows
+
+
+def plot(r: ta.SimResult, wl: Workload, path: str, title: str) -> None:
+    """Energy breakdown (bar) and per-core dynamic energy and utilisation laid out on the mesh."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    arch = wl.arch
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    units = list(r.energy_breakdown_j)
+    axes[0].bar(units, [float(r.energy_breakdown_j[u].mean()) for u in units], color="tab:blue")
+    axes[0].set_ylabel("energy per sample (J)")
+    axes[0].set_title("energy by unit kind")
+    for ax, values, label in (
+        (axes[1], r.core_dynamic_energy_j.mean(axis=0), "dynamic energy per core (J)"),
+        (axes[2], r.core_utilisation.mean(axis=0), "utilisation per core"),
+    ):
+        grid = _mesh_grid(values, arch)
+        image = ax.imshow(grid.T, origin="lower", cmap="viridis")
+        ax.set_xlabel("tile x")
+        ax.set_ylabel("tile y")
+        ax.set_title(label + (f" (sum of {arch.cores_per_tile} per tile)" if arch.cores_per_tile > 1 else ""))
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle(f"TrueAsync: {title} ({r.semantics} semantics, preset {r.preset})")
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _mesh_grid(per_core: np.ndarray, arch: ta.Architecture) -> np.ndarray:
+    """Per-core values summed per tile, as [x, y] (tile t at x = t // height, y = t % height)."""
+    per_tile = per_core.reshape(arch.mesh_width * arch.mesh_height, arch.cores_per_tile).sum(axis=1)
+    return per_tile.reshape(arch.mesh_width, arch.mesh_height)

@@ -62,3 +62,20 @@ def test_export_to_sanafe_files(tmp_path, capsys):
     assert main(["simulate", "--workload", "builtin:conv", "--samples", "2", "--export-sanafe", str(tmp_path)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arch.yaml", "snn_sample0.yaml", "snn_sample1.yaml"]
     assert "2 network file(s)" in capsys.readouterr().out
+
+
+def test_plot_is_written(tmp_path):
+    out = tmp_path / "sim.png"
+    assert main(["simulate", "--workload", "builtin:mlp-small", "--samples", "1", "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mesh_grid_follows_the_tile_numbering():
+    from services.cmd_simulate import _mesh_grid
+
+    arch = ta.Architecture(mesh_width=3, mesh_height=2, cores_per_tile=2)
+    per_core = np.arange(12, dtype=float)  # tile t holds cores 2t, 2t+1
+    grid = _mesh_grid(per_core, arch)
+    assert grid.shape == (3, 2)
+    assert grid[1, 0] == 4 + 5  # tile 2 is at x = 1, y = 0
+    assert grid[2, 1] == 10 + 11
