@@ -43,6 +43,13 @@ MAX_LAYERS = 8
 N_WORKLOAD_FEATURES = 10 + 2 * MAX_LAYERS
 N_TARGET_FEATURES = 6
 EDP_WEIGHTS = (0.5, 0.5, 0.0)
+# The preference schedule of a search ("cycle"): one vector per episode, in this order, so that
+# the proposals sweep the front (EDP, the corners, the edges, the centre) instead of one point.
+SWEEP_WEIGHTS = (
+    (0.5, 0.5, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0),
+    (0.5, 0.0, 0.5), (0.0, 0.5, 0.5), (1 / 3, 1 / 3, 1 / 3), (0.5, 0.5, 0.0),
+    (0.6, 0.2, 0.2), (0.2, 0.6, 0.2), (0.2, 0.2, 0.6), (0.5, 0.5, 0.0),
+)
 
 # A registry so that RLlib (which deep-copies its config) can find live evaluators by key.
 _EVALUATORS: dict[str, list] = {}
@@ -101,7 +108,7 @@ class HardwareDesignEnv(gym.Env):
             raise ValueError("the environment needs at least one workload evaluator")
         self.evaluators = list(evaluators)
         self.horizon = int(config.get("horizon", 4))
-        self.preference = config.get("preference", "mixed")  # "mixed", "edp" or 3 weights
+        self.preference = config.get("preference", "mixed")  # "mixed", "edp", "cycle" or 3 weights
         # "evaluator": the evaluator's targets; "random": drawn per episode (pre-training)
         self.target_mode = config.get("targets", "evaluator")
         self.edp_fraction = float(config.get("edp_fraction", 0.5))
@@ -116,12 +123,17 @@ class HardwareDesignEnv(gym.Env):
         self._design = np.zeros(len(self.policy_space.params), np.float32)
         self._last_reward = 0.0
         self._t = 0
+        self._episode = 0
         self._rng = np.random.default_rng(config.get("seed", 0))
 
     # -- helpers ------------------------------------------------------------------------------
     def _sample_weights(self) -> np.ndarray:
         if self.preference == "edp":
             return np.array(EDP_WEIGHTS, np.float32)
+        if self.preference == "cycle":
+            w = SWEEP_WEIGHTS[self._episode % len(SWEEP_WEIGHTS)]
+            self._episode += 1
+            return np.array(w, np.float32)
         if not isinstance(self.preference, str):
             w = np.asarray(self.preference, np.float64)
             return (w / w.sum()).astype(np.float32)

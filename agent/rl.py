@@ -34,6 +34,7 @@ import numpy as np
 from agent.env import HardwareDesignEnv, obs_dim, register_evaluators, unregister_evaluators
 from agent.evaluator import Evaluator
 from agent.space import HardwareSpace
+from trueasync.model import Architecture
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "policy"
 WEIGHTS_FILE = "ppo_policy.pt"
@@ -207,8 +208,16 @@ def rl_search(
     lr: float = 1e-3,
     edp_fraction: float = 0.5,
     patience: int = 20,
+    preference="cycle",
+    local_moves: Optional[int] = None,
 ) -> Evaluator:
     """Search `evaluator`'s workload until its budget is spent, warm-started from `checkpoint`.
+
+    Each iteration: one PPO iteration of `batch` policy proposals (episodes cycle through the
+    preference vectors `agent.env.SWEEP_WEIGHTS` with ``preference="cycle"``, so the proposals
+    sweep the front), then `local_moves` (default `batch`) archive moves
+    (`local_proposals`: one-step neighbours of the best designs and of the front's sparse
+    regions). Both go through the same evaluator and budget.
 
     With ``checkpoint=None`` (or a policy that does not match the space) the policy starts
     from scratch. The policy space is the default grid when the user's ranges are a subset of it
@@ -226,7 +235,7 @@ def rl_search(
             raise ValueError(f"pre-trained policy {checkpoint} does not match this search space: {why}")
     key = register_evaluators(f"search-{uuid.uuid4().hex}", [evaluator])
     config = make_config(
-        {"evaluators_key": key, "horizon": horizon, "preference": "mixed", "edp_fraction": edp_fraction,
+        {"evaluators_key": key, "horizon": horizon, "preference": preference, "edp_fraction": edp_fraction,
          "policy_space": policy_space, "seed": seed},
         seed=seed, batch=batch, lr=lr,
     )
@@ -235,10 +244,16 @@ def rl_search(
         if state is not None:
             set_weights(algo, state)
         cap = max_proposals or 50 * evaluator.budget
+        n_local = batch if local_moves is None else int(local_moves)
+        rng = np.random.default_rng(seed + 7919)
         stale = 0
         while not evaluator.exhausted and evaluator.n_proposals < cap and stale < patience:
             before = evaluator.n_simulated
             algo.train()
+            if n_local > 0 and not evaluator.exhausted:
+                moves = local_proposals(evaluator, n_local, rng)
+                if moves:
+                    evaluator.evaluate_batch(moves)
             stale = stale + 1 if evaluator.n_simulated == before else 0
             if progress:
                 progress(evaluator)
@@ -246,6 +261,76 @@ def rl_search(
         algo.stop()
         unregister_evaluators(key)
     return evaluator
+
+
+def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int = 20) -> list:
+    """Up to `n` new designs a grid step or two away from the archive's best designs.
+
+    Parents: half from the 8 designs closest to the targets' best EDP (designs meeting the
+    targets by EDP, then the others by target overshoot: constraint domination, as in NSGA-II),
+    half from the unconstrained Pareto front of the designs that fit, drawn with weights that
+    favour its sparse regions and ends (crowding distance in the normalised objectives). Each
+    child changes one parameter (two with probability 0.3) by one step on its grid (a random
+    value of a categorical one); children already in the archive, repeated, or failing the
+    analytic checks (`agent.space.check_design`, free for every method) are dropped.
+    """
+    from agent.evaluator import arch_key
+    from agent.space import check_design
+
+    space = evaluator.space
+    arch = evaluator.archive
+    fits = arch.feasible()
+    if not fits:
+        return []
+    best = sorted(fits, key=lambda r: (0.0, r.edp_js) if r.meets_targets else (r.overshoot, r.edp_js))[:8]
+    front = arch.front()
+    weights = _crowding_weights(arch, front)
+    nvec = space.nvec
+    out, keys = [], set()
+    for _ in range(n * tries):
+        if len(out) >= n:
+            break
+        if rng.random() < 0.5:
+            parent = best[int(rng.integers(len(best)))]
+        else:
+            parent = front[int(rng.choice(len(front), p=weights))]
+        a = space.encode(Architecture(**parent.design)).copy()
+        for _k in range(2 if rng.random() < 0.3 else 1):
+            i = int(rng.integers(len(nvec)))
+            if nvec[i] < 2:
+                continue
+            if space.params[i].grid == "categorical":
+                a[i] = int(rng.integers(nvec[i]))
+            else:
+                a[i] = int(np.clip(a[i] + (1 if rng.random() < 0.5 else -1), 0, nvec[i] - 1))
+        k = space.key(a)
+        if k in keys:
+            continue
+        design = space.decode(a)
+        if arch_key(design) in evaluator.cache or check_design(design, evaluator.needs):
+            continue
+        keys.add(k)
+        out.append(a)
+    return out
+
+
+def _crowding_weights(archive, front: list) -> np.ndarray:
+    """Selection weights over `front`: crowding distance (ends count as the largest), normalised."""
+    m = len(front)
+    if m <= 2:
+        return np.full(m, 1.0 / m)
+    u = archive.normaliser(np.array([r.objectives() for r in front])) if archive.normaliser else \
+        np.log10(np.array([r.objectives() for r in front]))
+    d = np.zeros(m)
+    for j in range(u.shape[1]):
+        order = np.argsort(u[:, j], kind="stable")
+        span = max(1e-12, u[order[-1], j] - u[order[0], j])
+        d[order[0]] = d[order[-1]] = np.inf
+        d[order[1:-1]] += (u[order[2:], j] - u[order[:-2], j]) / span
+    finite = d[np.isfinite(d)]
+    cap = 2.0 * (finite.max() if finite.size else 1.0) + 1e-9
+    d = np.where(np.isfinite(d), d, cap) + 1e-3
+    return d / d.sum()
 
 
 def main(argv=None) -> int:

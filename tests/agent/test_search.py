@@ -114,3 +114,25 @@ def test_rl_rejects_mismatched_policy(tmp_path, small_mlp, ray_session):
     (tmp_path / "ppo_policy.json").write_text(json.dumps({"obs_dim": 3}))
     with pytest.raises(ValueError, match="does not match"):
         run_search("rl", surrogate_evaluator(small_mlp, budget=5), checkpoint=tmp_path)
+
+
+def test_local_proposals_are_new_checked_neighbours_and_seeded(small_mlp):
+    from agent.env import SWEEP_WEIGHTS, HardwareDesignEnv
+    from agent.rl import local_proposals
+    from agent.space import check_design
+    from trueasync.model import Architecture
+
+    ev = surrogate_evaluator(small_mlp, budget=40, use_ray=False)
+    run_search("random", ev, seed=0)
+    a = local_proposals(ev, 16, np.random.default_rng(3))
+    b = local_proposals(ev, 16, np.random.default_rng(3))
+    assert 0 < len(a) <= 16 and [x.tolist() for x in a] == [x.tolist() for x in b]
+    archived = [ev.space.encode(Architecture(**r.design)) for r in ev.archive.records]
+    parents = [ev.space.encode(Architecture(**r.design)) for r in ev.archive.feasible()]
+    for x in a:
+        assert not check_design(ev.space.decode(x), ev.needs)
+        assert not any(np.array_equal(x, y) for y in archived)
+        assert min(int(np.sum(x != p)) for p in parents) <= 2  # a neighbour of a design that fits
+    env = HardwareDesignEnv({"preference": "cycle", "horizon": 1}, evaluators=[ev])
+    seen = [env.reset()[1]["weights"] for _ in SWEEP_WEIGHTS]
+    np.testing.assert_allclose(seen, np.array(SWEEP_WEIGHTS, np.float32))
