@@ -112,6 +112,9 @@ class HardwareDesignEnv(gym.Env):
         # "evaluator": the evaluator's targets; "random": drawn per episode (pre-training)
         self.target_mode = config.get("targets", "evaluator")
         self.edp_fraction = float(config.get("edp_fraction", 0.5))
+        # random targets (pre-training): P(no targets), and the range of log10(target / reference)
+        self.p_no_targets = float(config.get("p_no_targets", 0.5))
+        self.target_log_range = tuple(config.get("target_log_range", (-1.0, 0.5)))
         self.policy_space: HardwareSpace = config.get("policy_space") or HardwareSpace()
         self.action_space = gym.spaces.MultiDiscrete(self.policy_space.nvec)
         self.observation_space = gym.spaces.Box(-5.0, 5.0, (obs_dim(self.policy_space),), np.float32)
@@ -144,12 +147,13 @@ class HardwareDesignEnv(gym.Env):
     def _sample_targets(self) -> Targets:
         if self.target_mode != "random":
             return self._ev.targets
-        if self._rng.random() < 0.5:
+        if self._rng.random() < self.p_no_targets:
             return Targets()
         ref = self._ev.reference().objectives()
+        lo, hi = self.target_log_range
         vals = []
         for f in ref:
-            vals.append(float(f * 10 ** self._rng.uniform(-1.0, 0.5)) if self._rng.random() < 0.5 else None)
+            vals.append(float(f * 10 ** self._rng.uniform(lo, hi)) if self._rng.random() < 0.5 else None)
         return Targets(*vals)
 
     def _target_features(self) -> np.ndarray:

@@ -147,6 +147,8 @@ def pretrain(
     horizon: int = 4,
     log: Optional[Callable[[str], None]] = print,
     extra_card: Optional[dict] = None,
+    p_no_targets: float = 0.5,
+    target_log_range: tuple = (-1.0, 0.5),
 ):
     """Train one policy across `evaluators` (workloads); returns (algo, history)."""
     ensure_ray()
@@ -154,7 +156,8 @@ def pretrain(
     policy_space = HardwareSpace()
     config = make_config(
         {"evaluators_key": key, "horizon": horizon, "preference": "mixed", "policy_space": policy_space,
-         "targets": "random", "seed": seed},
+         "targets": "random", "p_no_targets": p_no_targets, "target_log_range": tuple(target_log_range),
+         "seed": seed},
         seed=seed, batch=batch,
     )
     algo = config.build_algo()
@@ -188,6 +191,7 @@ def pretrain(
                 "workloads": [e.name for e in evaluators],
                 "preset": evaluators[0].preset,
                 "semantics": evaluators[0].semantics,
+                "targets": {"p_none": p_no_targets, "log10_range": list(target_log_range)},
                 "history": history,
             }
             card.update(extra_card or {})
@@ -342,6 +346,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--preset", default=None)
+    p.add_argument("--p-no-targets", type=float, default=0.5, help="share of episodes without targets")
+    p.add_argument("--target-range", type=float, nargs=2, default=(-1.0, 0.5), metavar=("LO", "HI"),
+                   help="targets drawn at 10^U(LO, HI) x the reference design's figure")
     p.add_argument("--surrogate", action="store_true", help="use the analytic surrogate, not the engine")
     p.add_argument("--full-space", action="store_true", help="pre-train on the full DESIGN.md grid "
                    "(default: the laptop space, agent.workloads.LAPTOP_RANGES)")
@@ -353,6 +360,7 @@ def main(argv=None) -> int:
     ensure_ray()
     t0 = time.perf_counter()
     algo, _ = pretrain(evs, iterations=args.iterations, seed=args.seed, out_dir=args.out, batch=args.batch,
+                       p_no_targets=args.p_no_targets, target_log_range=tuple(args.target_range),
                        extra_card={"command": "python -m agent.rl pretrain " + " ".join(argv or sys.argv[1:]),
                                    "search_space": space.to_dict()})
     algo.stop()
