@@ -214,14 +214,15 @@ def rl_search(
     patience: int = 20,
     preference="cycle",
     local_moves: Optional[int] = None,
+    local_options: Optional[dict] = None,
 ) -> Evaluator:
     """Search `evaluator`'s workload until its budget is spent, warm-started from `checkpoint`.
 
     Each iteration: one PPO iteration of `batch` policy proposals (episodes cycle through the
     preference vectors `agent.env.SWEEP_WEIGHTS` with ``preference="cycle"``, so the proposals
     sweep the front), then `local_moves` (default `batch`) archive moves
-    (`local_proposals`: one-step neighbours of the best designs and of the front's sparse
-    regions). Both go through the same evaluator and budget.
+    (`local_proposals`, with `local_options` as its keyword arguments: neighbours of the best
+    designs and of the front's sparse regions). Both go through the same evaluator and budget.
 
     With ``checkpoint=None`` (or a policy that does not match the space) the policy starts
     from scratch. The policy space is the default grid when the user's ranges are a subset of it
@@ -255,7 +256,7 @@ def rl_search(
             before = evaluator.n_simulated
             algo.train()
             if n_local > 0 and not evaluator.exhausted:
-                moves = local_proposals(evaluator, n_local, rng)
+                moves = local_proposals(evaluator, n_local, rng, **(local_options or {}))
                 if moves:
                     evaluator.evaluate_batch(moves)
             stale = stale + 1 if evaluator.n_simulated == before else 0
@@ -267,16 +268,18 @@ def rl_search(
     return evaluator
 
 
-def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int = 20) -> list:
-    """Up to `n` new designs a grid step or two away from the archive's best designs.
+def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int = 20,
+                    p_best: float = 0.5, p_jump: float = 0.0) -> list:
+    """Up to `n` new designs near the archive's best designs (mutations of one or two parameters).
 
-    Parents: half from the 8 designs closest to the targets' best EDP (designs meeting the
-    targets by EDP, then the others by target overshoot: constraint domination, as in NSGA-II),
-    half from the unconstrained Pareto front of the designs that fit, drawn with weights that
-    favour its sparse regions and ends (crowding distance in the normalised objectives). Each
-    child changes one parameter (two with probability 0.3) by one step on its grid (a random
-    value of a categorical one); children already in the archive, repeated, or failing the
-    analytic checks (`agent.space.check_design`, free for every method) are dropped.
+    Parents: with probability `p_best` one of the 8 designs closest to the targets' best EDP
+    (designs meeting the targets by EDP, then the others by target overshoot: constraint
+    domination, as in NSGA-II), else one of the unconstrained Pareto front of the designs that
+    fit, drawn with weights that favour its sparse regions and ends (crowding distance in the
+    normalised objectives). Each child changes one parameter (two with probability 0.3): one step
+    on its grid, or with probability `p_jump` (and always for a categorical one) a random value.
+    Children already in the archive, repeated, or failing the analytic checks
+    (`agent.space.check_design`, free for every method) are dropped.
     """
     from agent.evaluator import arch_key
     from agent.space import check_design
@@ -294,7 +297,7 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
     for _ in range(n * tries):
         if len(out) >= n:
             break
-        if rng.random() < 0.5:
+        if rng.random() < p_best:
             parent = best[int(rng.integers(len(best)))]
         else:
             parent = front[int(rng.choice(len(front), p=weights))]
@@ -303,7 +306,7 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
             i = int(rng.integers(len(nvec)))
             if nvec[i] < 2:
                 continue
-            if space.params[i].grid == "categorical":
+            if space.params[i].grid == "categorical" or (p_jump > 0 and rng.random() < p_jump):
                 a[i] = int(rng.integers(nvec[i]))
             else:
                 a[i] = int(np.clip(a[i] + (1 if rng.random() < 0.5 else -1), 0, nvec[i] - 1))
