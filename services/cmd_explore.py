@@ -38,6 +38,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from services.options import positive_float
+
 ALGOS = ("rl", "nsga2", "random")
 SEMANTICS = "timestep"
 
@@ -56,16 +58,6 @@ TIMING_KEYS = {"sim_wall_s", "t_s", "wall_s", "simulation_s"}
 
 
 # -- options ---------------------------------------------------------------------------------------
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return v
 
 
 def _int(text: str) -> int:
@@ -94,10 +86,10 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="hardware search: rl (warm-started PPO), nsga2 or random (default: rl when "
                    "the pre-trained policy is installed, else nsga2)")
     p.add_argument("--bits", type=_int, default=4, metavar="B", help="weight bits, 2..8 (default 4)")
-    p.add_argument("--max-energy-j", type=_positive_float, help="target: energy per sample (J)")
-    p.add_argument("--max-latency-s", type=_positive_float, help="target: latency per sample (s)")
-    p.add_argument("--max-area-mm2", type=_positive_float, help="target: chip area (mm^2)")
-    p.add_argument("--minutes", type=_positive_float, default=DEFAULT_MINUTES,
+    p.add_argument("--max-energy-j", type=positive_float, help="target: energy per sample (J)")
+    p.add_argument("--max-latency-s", type=positive_float, help="target: latency per sample (s)")
+    p.add_argument("--max-area-mm2", type=positive_float, help="target: chip area (mm^2)")
+    p.add_argument("--minutes", type=positive_float, default=DEFAULT_MINUTES,
                    help=f"training budget in laptop minutes (default {DEFAULT_MINUTES:g}; scales the "
                    "supernet and fine-tuning steps; the run takes longer: searches, simulations)")
     p.add_argument("--json", type=Path, help="also write the summary JSON here")
@@ -111,7 +103,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                    "then lowest energy, latency, area (default 4)")
     g.add_argument("--downsample", type=_int, default=1, help="spatial pooling of the input frames (default 1)")
     g.add_argument("--batch-size", type=_int, default=32)
-    g.add_argument("--lr", type=_positive_float, default=3e-3, help="supernet learning rate (default 3e-3)")
+    g.add_argument("--lr", type=positive_float, default=3e-3, help="supernet learning rate (default 3e-3)")
     g.add_argument("--preset", default=None, help="cost preset (default async28 if available, else loihi)")
     g.add_argument("--threads", type=_int, default=None,
                    help="torch threads (default 1) and simulator threads (default: all cores)")

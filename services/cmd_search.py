@@ -16,18 +16,9 @@ import sys
 from pathlib import Path
 
 from agent.space import DEFAULT_CHOICES, HELP, PARAM_NAMES, HardwareSpace
+from services.options import positive_float
 
 ALGOS = ("rl", "nsga2", "random")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return v
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -45,9 +36,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("ancoef-search"), help="output directory")
     p.add_argument("--json", type=Path, help="also write the summary JSON here")
-    p.add_argument("--max-energy-j", type=_positive_float, help="target: energy per sample (J)")
-    p.add_argument("--max-latency-s", type=_positive_float, help="target: latency per sample (s)")
-    p.add_argument("--max-area-mm2", type=_positive_float, help="target: chip area (mm^2)")
+    p.add_argument("--max-energy-j", type=positive_float, help="target: energy per sample (J)")
+    p.add_argument("--max-latency-s", type=positive_float, help="target: latency per sample (s)")
+    p.add_argument("--max-area-mm2", type=positive_float, help="target: chip area (mm^2)")
     p.add_argument("--preset", default=None, help="cost preset (default async28 if available, else loihi)")
     p.add_argument("--semantics", default="timestep", choices=("timestep", "sanafe"))
     p.add_argument("--samples", type=int, help="use only the first N samples of the workload")
