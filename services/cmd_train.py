@@ -11,43 +11,14 @@ input spikes, neutral workload format of `trueasync.workload`), `network.nir` (N
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
+from services.options import nonneg_float, positive_float, positive_int
+
 CHECKPOINT = "checkpoint.pt"
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return v
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return v
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return v
 
 
 def register(subparsers) -> None:
@@ -59,25 +30,25 @@ def register(subparsers) -> None:
     p.add_argument("--data-root", default=None, help="dataset folder (not needed for digits-dvs)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=_positive_float, default=4.0, help="float training epochs")
-    p.add_argument("--qat-epochs", type=_nonneg_float, default=1.0,
+    p.add_argument("--epochs", type=positive_float, default=4.0, help="float training epochs")
+    p.add_argument("--qat-epochs", type=nonneg_float, default=1.0,
                    help="quantisation-aware fine-tuning epochs (0: quantise only)")
-    p.add_argument("--search-epochs", type=_nonneg_float, default=0.0,
+    p.add_argument("--search-epochs", type=nonneg_float, default=0.0,
                    help="epochs of weight-sharing supernet training before the sub-network")
     p.add_argument("--weight-bits", type=int, default=4, choices=(2, 3, 4, 5, 6, 7, 8))
-    p.add_argument("--timesteps", type=_positive_int, default=8)
+    p.add_argument("--timesteps", type=positive_int, default=8)
     p.add_argument("--tau", type=float, default=2.0, help="LIF tau: 2, 4 or 8 (leak 1-1/tau)")
     p.add_argument("--ops", default="conv3,conv3,skip",
                    help="op per block, comma-separated (conv3, conv5, skip; default "
                    "conv3,conv3,skip)")
     p.add_argument("--widths", default="16,32,32", help="channels per block (default 16,32,32)")
-    p.add_argument("--batch-size", type=_positive_int, default=32)
-    p.add_argument("--lr", type=_positive_float, default=2e-3)
-    p.add_argument("--limit", type=_positive_int, default=None, help="at most N train samples")
-    p.add_argument("--budget-s", type=_positive_float, default=None,
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--lr", type=positive_float, default=2e-3)
+    p.add_argument("--limit", type=positive_int, default=None, help="at most N train samples")
+    p.add_argument("--budget-s", type=positive_float, default=None,
                    help="stop float training after this many seconds")
-    p.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
-    p.add_argument("--downsample", type=_positive_int, default=1, help="spatial pooling factor")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--downsample", type=positive_int, default=1, help="spatial pooling factor")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_train)
 
@@ -89,10 +60,10 @@ def register(subparsers) -> None:
     e.add_argument("--dataset", default=None, help="dataset (default: the training dataset)")
     e.add_argument("--data-root", default=None)
     e.add_argument("--split", default="test", help="split to evaluate (default: test)")
-    e.add_argument("--limit", type=_positive_int, default=None, help="at most N samples")
+    e.add_argument("--limit", type=positive_int, default=None, help="at most N samples")
     e.add_argument("--on-chip", action="store_true",
                    help="also run trueasync.simulate and compare output spike counts")
-    e.add_argument("--threads", type=_positive_int, default=None)
+    e.add_argument("--threads", type=positive_int, default=None)
     e.add_argument("--json", default=None, help="write the results to this JSON file")
     e.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_train)
