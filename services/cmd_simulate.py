@@ -112,24 +112,17 @@ def summary(name: str, r: ta.SimResult) -> str:
 def compare_with_sanafe(wl: Workload, inputs: np.ndarray, r: ta.SimResult, semantics: str) -> dict:
     from dataclasses import replace
 
-    from trueasync.sanafe_peer import run_sanafe
+    from trueasync.sanafe_peer import COUNT_NAMES, run_sanafe
 
     start = time.perf_counter()
     sf = run_sanafe(replace(wl, inputs=inputs))
     wall = time.perf_counter() - start
-    pairs = {
-        "fired": ("fired", "fired"),
-        "synaptic_ops": ("synaptic_ops", "synaptic_events"),
-        "packets": ("packets", "packets"),
-        "hops": ("hops", "hops"),
-        "neuron_updates": ("neuron_updates", "updated"),
-    }
     rows = {}
     print(f"SANA-FE ({sf['timing_model']}) beside TrueAsync ({semantics} semantics):")
-    for label, (ours, theirs) in pairs.items():
+    for theirs, ours in COUNT_NAMES:
         a, b = int(r.counts[ours].sum()), int(sf["totals"][theirs])
-        rows[label] = {"trueasync": a, "sanafe": b, "equal": a == b}
-        print(f"  {label:<15} {a:>12} {b:>12} {'=' if a == b else 'DIFFERENT'}")
+        rows[ours] = {"trueasync": a, "sanafe": b, "equal": a == b}
+        print(f"  {ours:<15} {a:>12} {b:>12} {'=' if a == b else 'DIFFERENT'}")
     e_ours, e_sf = float(r.dynamic_energy_j.sum()), float(sf["totals"]["energy"])
     rows["dynamic_energy_j"] = {"trueasync": e_ours, "sanafe": e_sf, "rel_diff": abs(e_ours - e_sf) / max(e_sf, 1e-300)}
     rows["latency_s_mean"] = {"trueasync": float(r.latency_s.mean()), "sanafe": float(sf["totals"]["latency_mean"])}

@@ -9,18 +9,11 @@ import numpy as np
 import pytest
 
 import trueasync as ta
+from trueasync.sanafe_peer import COUNT_NAMES
 from trueasync.workload import generate_conv, generate_mlp, generate_sparse, load_workload
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 GOLDEN = SHARED / "workloads" / "mlp_784-512-256-10_T100_16c"
-
-PAIRS = [
-    ("fired", "fired"),
-    ("synaptic_events", "synaptic_ops"),
-    ("packets", "packets"),
-    ("hops", "hops"),
-    ("updated", "neuron_updates"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +29,7 @@ def _check_golden(r: ta.SimResult, expected: dict):
     totals = expected["sanafe"]["totals"]
     breakdown = expected["sanafe"]["energy_breakdown_total"]
     assert r.n_samples == 1
-    for sf_name, our_name in PAIRS:
+    for sf_name, our_name in COUNT_NAMES:
         assert int(r.counts[our_name].sum()) == totals[sf_name], sf_name
     np.testing.assert_allclose(r.energy_j.sum(), totals["energy"], rtol=1e-9, atol=0)
     np.testing.assert_allclose(r.energy_j.sum(), breakdown["total"], rtol=1e-9, atol=0)
@@ -126,7 +119,7 @@ def test_live_sanafe_counts_and_energy(name):
     r = ta.simulate(wl.network, wl.arch, wl.inputs, semantics="sanafe", preset=wl.costs,
                     core_of=wl.core_of, trace=True)
     assert int(r.counts["fired"].sum()) > 0
-    for sf_name, our_name in PAIRS:
+    for sf_name, our_name in COUNT_NAMES:
         assert r.counts[our_name].tolist() == sf["per_sample"][sf_name].tolist(), sf_name
     np.testing.assert_allclose(r.energy_j, sf["per_sample"]["energy"], rtol=1e-9, atol=0)
     for unit in ("synapse", "soma", "network"):

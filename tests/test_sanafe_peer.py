@@ -20,7 +20,7 @@ from trueasync.model import (  # noqa: E402
     Network,
     SparseProjection,
 )
-from trueasync.sanafe_peer import run_sanafe, write_sanafe_files  # noqa: E402
+from trueasync.sanafe_peer import COUNT_NAMES, run_sanafe, write_sanafe_files  # noqa: E402
 from trueasync.workload import (  # noqa: E402
     LOIHI_ENERGY_J,
     LOIHI_LATENCY_S,
@@ -34,18 +34,10 @@ from trueasync.workload import (  # noqa: E402
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 GOLDEN = SHARED / "workloads" / "mlp_784-512-256-10_T100_16c"
 
-PAIRS = [
-    ("fired", "fired"),
-    ("synaptic_events", "synaptic_ops"),
-    ("packets", "packets"),
-    ("hops", "hops"),
-    ("updated", "neuron_updates"),
-]
-
 
 def assert_same(wl: Workload, out: dict):
     ref = reference.run(wl.network, wl.inputs, "sanafe", wl.core_of, wl.arch, wl.costs.energy_j)
-    for sf_name, ref_name in PAIRS:
+    for sf_name, ref_name in COUNT_NAMES:
         assert out["per_sample"][sf_name].tolist() == ref.counts[ref_name].tolist(), sf_name
     np.testing.assert_allclose(out["per_sample"]["energy"], ref.energy_j, rtol=1e-9, atol=0)
     for unit in ("synapse", "soma", "network"):

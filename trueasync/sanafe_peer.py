@@ -38,6 +38,15 @@ from trueasync.workload import Workload, packed_core_of
 
 PACKET_BITS = 32
 SANAFE_VERSION = "2.2.9"
+# SANA-FE's name of each functional count -> ours (TrueAsync and the NumPy reference); the
+# correspondence is explained in docs/sanafe.md.
+COUNT_NAMES = (
+    ("fired", "fired"),
+    ("synaptic_events", "synaptic_ops"),
+    ("packets", "packets"),
+    ("hops", "hops"),
+    ("updated", "neuron_updates"),
+)
 
 
 def _import_sanafe():
