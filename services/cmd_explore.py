@@ -38,9 +38,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from agent.search import METHODS
 from services.options import positive_float
 
-ALGOS = ("rl", "nsga2", "random")
+ALGOS = METHODS
 SEMANTICS = "timestep"
 
 # Training budget per `--minutes` (steps, not seconds, so that a seed gives the same numbers on

@@ -15,10 +15,11 @@ import math
 import sys
 from pathlib import Path
 
+from agent.search import METHODS
 from agent.space import DEFAULT_CHOICES, HELP, PARAM_NAMES, HardwareSpace
 from services.options import positive_float
 
-ALGOS = ("rl", "nsga2", "random")
+ALGOS = METHODS
 
 
 def register(subparsers) -> argparse.ArgumentParser:
