@@ -12,11 +12,12 @@ import numpy as np
 from agent.evaluator import Evaluator
 
 METHODS = ("rl", "nsga2", "random")
+SHIPPED = "shipped"  # `checkpoint` default: the shipped pre-trained policy (None: RL from scratch)
 
 
 def run_search(method: str, evaluator: Evaluator, seed: int = 0,
                progress: Optional[Callable[[Evaluator], None]] = None,
-               checkpoint: Optional[Path] = None, **kw) -> dict:
+               checkpoint: Optional[Path] | str = SHIPPED, **kw) -> dict:
     """Run `method` until the evaluator's budget is spent; return `search_figures`."""
     if method not in METHODS:
         raise ValueError(f"unknown search algorithm {method!r}; choose one of {', '.join(METHODS)}")
@@ -36,7 +37,7 @@ def run_search(method: str, evaluator: Evaluator, seed: int = 0,
         from agent.rl import DEFAULT_CHECKPOINT, rl_search
 
         rl_search(evaluator, seed=seed, progress=progress,
-                  checkpoint=DEFAULT_CHECKPOINT if checkpoint is None else checkpoint, **kw)
+                  checkpoint=DEFAULT_CHECKPOINT if checkpoint == SHIPPED else checkpoint, **kw)
     wall = time.perf_counter() - t0
     return search_figures(evaluator, method, seed, wall)
 

@@ -125,3 +125,24 @@ def test_rl_search_with_shipped_policy(tiny_workload, tmp_path, capsys, ray_sess
                                "--no-progress", "--mesh-width", "1:4", "--mesh-height", "1:4"], capsys)
     assert code == 0, stdout
     assert json.loads((out / "summary.json").read_text())["simulated"] <= 10
+
+
+@needs_engine
+@pytest.mark.parametrize("flags,loaded", [([], 1), (["--no-warm-start"], 0)])
+def test_no_warm_start_does_not_load_the_policy(flags, loaded, tiny_workload, tmp_path, capsys, ray_session,
+                                                monkeypatch):
+    import agent.rl as rl
+
+    calls = []
+    real = rl.load_policy
+
+    def counting(path):
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(rl, "load_policy", counting)
+    code, stdout, _ = run_cli(["--workload", tiny_workload, "--algo", "rl", "--budget", "4", "--no-progress",
+                               "--out", str(tmp_path / "rl"), "--mesh-width", "1:3", "--mesh-height", "1:3",
+                               *flags], capsys)
+    assert code == 0, stdout
+    assert len(calls) == loaded
