@@ -284,6 +284,14 @@ class Evaluator:
         spl = np.asarray(ref.spikes_per_layer if ref.spikes_per_layer is not None else np.zeros(len(sizes)))
         return spl / np.maximum(1.0, sizes * steps)
 
+    def area_mm2(self, arch: Architecture) -> Optional[float]:
+        """The design's area without simulating (None when a custom simulator is in use)."""
+        if self.simulate_fn is not _default_simulate:
+            return None
+        from trueasync.api import area_and_static_power
+
+        return float(area_and_static_power(arch, self.preset)[0])
+
     # -- evaluation ------------------------------------------------------------------------------
     def _map_reasons(self, arch: Architecture) -> list[str]:
         if self.map_fn is False:

@@ -215,14 +215,18 @@ def rl_search(
     preference="cycle",
     local_moves: Optional[int] = None,
     local_options: Optional[dict] = None,
+    local_rounds: int = 4,
+    pool: int = 16,
 ) -> Evaluator:
     """Search `evaluator`'s workload until its budget is spent, warm-started from `checkpoint`.
 
     Each iteration: one PPO iteration of `batch` policy proposals (episodes cycle through the
     preference vectors `agent.env.SWEEP_WEIGHTS` with ``preference="cycle"``, so the proposals
-    sweep the front), then `local_moves` (default `batch`) archive moves
-    (`local_proposals`, with `local_options` as its keyword arguments: neighbours of the best
-    designs and of the front's sparse regions). Both go through the same evaluator and budget.
+    sweep the front), then `local_moves` (default `batch`) archive moves in `local_rounds`
+    rounds (`local_proposals`, with `local_options` as its keyword arguments: neighbours of the
+    best designs and of the front's sparse regions, `pool` candidates per move screened by the
+    design critic, `agent.critic`, refitted every round). Both go through the same evaluator
+    and budget; the policy learns from its own proposals.
 
     With ``checkpoint=None`` (or a policy that does not match the space) the policy starts
     from scratch. The policy space is the default grid when the user's ranges are a subset of it
@@ -255,8 +259,10 @@ def rl_search(
         while not evaluator.exhausted and evaluator.n_proposals < cap and stale < patience:
             before = evaluator.n_simulated
             algo.train()
-            if n_local > 0 and not evaluator.exhausted:
-                moves = local_proposals(evaluator, n_local, rng, **(local_options or {}))
+            for n_round in _split(n_local, local_rounds):
+                if evaluator.exhausted:
+                    break
+                moves = local_proposals(evaluator, n_round, rng, pool=pool, **(local_options or {}))
                 if moves:
                     evaluator.evaluate_batch(moves)
             stale = stale + 1 if evaluator.n_simulated == before else 0
@@ -268,8 +274,14 @@ def rl_search(
     return evaluator
 
 
+def _split(n: int, rounds: int) -> list[int]:
+    """`n` moves in `rounds` nearly equal positive parts."""
+    rounds = max(1, min(int(rounds), n))
+    return [n // rounds + (1 if i < n % rounds else 0) for i in range(rounds)] if n > 0 else []
+
+
 def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int = 20,
-                    p_best: float = 0.5, p_jump: float = 0.0) -> list:
+                    p_best: float = 0.5, p_jump: float = 0.0, pool: int = 1) -> list:
     """Up to `n` new designs near the archive's best designs (mutations of one or two parameters).
 
     Parents: with probability `p_best` one of the 8 designs closest to the targets' best EDP
@@ -280,7 +292,26 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
     on its grid, or with probability `p_jump` (and always for a categorical one) a random value.
     Children already in the archive, repeated, or failing the analytic checks
     (`agent.space.check_design`, free for every method) are dropped.
+
+    With ``pool > 1``, `pool` x `n` children are drawn and the design critic (`agent.critic`,
+    fitted to the simulated designs) keeps `n`: the children of best-EDP parents with the best
+    predicted EDP under the targets, and the children of front parents with the largest
+    predicted hypervolume gain.
     """
+    cands = _neighbours(evaluator, n * max(1, pool), rng, tries, p_best, p_jump)
+    if pool <= 1 or len(cands) <= n:
+        return [a for a, _, _ in cands[:n]]
+    from agent.critic import fit_critic
+
+    critic = fit_critic(evaluator, evaluator.space)
+    if not critic.ready:
+        return [a for a, _, _ in cands[:n]]
+    return _screen(evaluator, critic, cands, n, p_best, int(rng.integers(1 << 31)))
+
+
+def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int, p_best: float,
+                p_jump: float) -> list[tuple[np.ndarray, str, object]]:
+    """Up to `n` distinct new children as (action, "best" | "front", parent record)."""
     from agent.evaluator import arch_key
     from agent.space import check_design
 
@@ -298,9 +329,9 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
         if len(out) >= n:
             break
         if rng.random() < p_best:
-            parent = best[int(rng.integers(len(best)))]
+            kind, parent = "best", best[int(rng.integers(len(best)))]
         else:
-            parent = front[int(rng.choice(len(front), p=weights))]
+            kind, parent = "front", front[int(rng.choice(len(front), p=weights))]
         a = space.encode(Architecture(**parent.design)).copy()
         for _k in range(2 if rng.random() < 0.3 else 1):
             i = int(rng.integers(len(nvec)))
@@ -317,8 +348,36 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
         if arch_key(design) in evaluator.cache or check_design(design, evaluator.needs):
             continue
         keys.add(k)
-        out.append(a)
+        out.append((a, kind, parent))
     return out
+
+
+def _screen(evaluator: Evaluator, critic, cands: list, n: int, p_best: float, seed: int) -> list:
+    """Keep `n` of the candidate children by the critic's predictions (see `local_proposals`)."""
+    from agent.critic import edp_order, hv_gains
+
+    space = evaluator.space
+    acts = np.array([a for a, _, _ in cands])
+    parents = np.array([space.encode(Architecture(**p.design)) for _, _, p in cands])
+    parent_logs = np.log10(np.array([p.objectives() for _, _, p in cands]))
+    pred = critic.predict_from_parent(acts, parents, parent_logs)
+    for i, a in enumerate(acts):  # exact area where the engine gives it without simulating
+        area = evaluator.area_mm2(space.decode(a))
+        if area is not None:
+            pred[i, 2] = np.log10(area)
+    kinds = np.array([k for _, k, _ in cands])
+    best_idx = np.flatnonzero(kinds == "best")
+    front_idx = np.flatnonzero(kinds == "front")
+    n_best = min(len(best_idx), int(round(n * p_best)))
+    limits = [None if v is None else float(np.log10(v)) for _, v in evaluator.targets.items()]
+    chosen = list(best_idx[edp_order(pred[best_idx], limits)[:n_best]])
+    norm = evaluator.archive.normaliser or evaluator.normaliser()
+    front_u = norm(np.array([r.objectives() for r in evaluator.archive.front()]))
+    order = np.concatenate([front_idx, np.setdiff1d(best_idx, chosen)])  # front children first
+    if order.size:
+        picks, _ = hv_gains(front_u, norm(10.0 ** pred[order]), n - len(chosen), seed=seed)
+        chosen += [int(order[i]) for i in picks]
+    return [cands[i][0] for i in chosen]
 
 
 def _crowding_weights(archive, front: list) -> np.ndarray:
