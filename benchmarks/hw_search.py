@@ -2,6 +2,8 @@
 
     python benchmarks/hw_search.py            # budgets 200 and 500, 5 seeds, 3 held-out workloads
     python benchmarks/hw_search.py --quick    # budget 60, 2 seeds, one workload (a minute or two)
+    python benchmarks/hw_search.py --first-seed 5 --out benchmarks/results/hw_search_seeds5-9.json
+                                              # the same on seeds 5..9 (a check on fresh seeds)
 
 Workloads (all held out from the RL policy's pre-training, which used `agent.workloads.
 training_workloads()`): real N-MNIST recordings (shared/data/nmnist-small, 2x2-pooled to 17x17x2,
@@ -92,7 +94,8 @@ def run(args) -> dict:
     ensure_ray(2)
     checkpoint = Path(args.policy) if args.policy else DEFAULT_CHECKPOINT
     results = {"config": {
-        "budgets": budgets, "seeds": args.seeds, "preset": preset, "space": space.to_dict(),
+        "budgets": budgets, "seeds": args.seeds, "first_seed": args.first_seed, "preset": preset,
+        "space": space.to_dict(),
         "policy": str(checkpoint), "machine": platform.platform(), "python": platform.python_version(),
     }, "workloads": {}}
     for wname, wl in held_out_workloads(args.quick).items():
@@ -100,7 +103,7 @@ def run(args) -> dict:
         ref = probe.reference()
         targets = Targets(max_latency_s=ref.latency_s, max_area_mm2=ref.area_mm2)
         runs = {m: [] for m in METHODS}
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for method in METHODS:
                 ev = workloads.make_evaluator(wl, space, preset=preset, name=wname, targets=targets, budget=top)
                 kw = {"pop_size": 40} if method == "nsga2" else ({"checkpoint": checkpoint} if method == "rl" else {})
@@ -184,13 +187,14 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="budget 60, 2 seeds, one workload")
     p.add_argument("--budgets", type=int, nargs="+", default=None)
     p.add_argument("--seeds", type=int, default=None)
+    p.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     p.add_argument("--preset", default=None)
     p.add_argument("--policy", default=None, help="pre-trained policy dir (default agent/policy)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "hw_search.json")
     args = p.parse_args(argv)
     args.budgets = args.budgets or ([60] if args.quick else [200, 500])
     args.seeds = args.seeds or (2 if args.quick else 5)
-    if min(args.budgets) < 1 or args.seeds < 1:
+    if min(args.budgets) < 1 or args.seeds < 1 or args.first_seed < 0:
         p.error("budgets and seeds must be positive")
     if args.quick and args.out == ROOT / "benchmarks" / "results" / "hw_search.json":
         args.out = args.out.with_name("hw_search_quick.json")
