@@ -72,8 +72,9 @@ class DesignCritic:
         return np.asarray(parent_log_objectives) + self.predict(actions) - self.predict(parents)
 
 
-def fit_critic(evaluator, space: HardwareSpace) -> DesignCritic:
-    """A critic fitted to every simulated design in `evaluator`'s archive."""
+def fit_critic(evaluator) -> DesignCritic:
+    """A critic over `evaluator`'s space, fitted to every simulated design in its archive."""
+    space = evaluator.space
     recs = [r for r in evaluator.archive.records if r.fits]
     critic = DesignCritic(space)
     if len(recs) >= MIN_POINTS:

@@ -303,7 +303,7 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
         return [a for a, _, _ in cands[:n]]
     from agent.critic import fit_critic
 
-    critic = fit_critic(evaluator, evaluator.space)
+    critic = fit_critic(evaluator)
     if not critic.ready:
         return [a for a, _, _ in cands[:n]]
     return _screen(evaluator, critic, cands, n, p_best, int(rng.integers(1 << 31)))

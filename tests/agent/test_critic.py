@@ -35,7 +35,11 @@ def test_critic_recovers_an_additive_log_model():
 def test_critic_needs_enough_points(small_mlp):
     ev = surrogate_evaluator(small_mlp, space=laptop_space(), budget=5, use_ray=False)
     run_search("random", ev, seed=0)
-    assert not fit_critic(ev, ev.space).ready  # 5 simulated designs: too few to screen with
+    assert not fit_critic(ev).ready  # 5 simulated designs: too few to screen with
+    ev = surrogate_evaluator(small_mlp, space=laptop_space(), budget=20, use_ray=False)
+    run_search("random", ev, seed=0)
+    critic = fit_critic(ev)
+    assert critic.ready and critic.n_points == ev.n_simulated == 20
 
 
 def test_hv_gains_match_exact_hypervolume_and_pick_greedily():
