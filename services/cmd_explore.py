@@ -274,19 +274,10 @@ FRONT_MAX = (True, False, False, False, False)
 
 def _search(algo, ev, seed, progress_bar, checkpoint_ok):
     """run_search, except that RL without a usable policy runs from scratch."""
-    from agent.search import run_search, search_figures
+    from agent.search import run_search
 
-    if algo == "rl" and not checkpoint_ok:
-        # agent.search.run_search maps checkpoint=None to the shipped policy; call rl_search directly
-        from agent.rl import rl_search
-
-        ev.reference()
-        ev.archive.normaliser = ev.normaliser()
-        ev.start_clock()
-        t0 = time.perf_counter()
-        rl_search(ev, seed=seed, checkpoint=None, progress=progress_bar)
-        return search_figures(ev, algo, seed, time.perf_counter() - t0)
-    return run_search(algo, ev, seed=seed, progress=progress_bar)
+    scratch = {"checkpoint": None} if algo == "rl" and not checkpoint_ok else {}
+    return run_search(algo, ev, seed=seed, progress=progress_bar, **scratch)
 
 
 # -- the job ---------------------------------------------------------------------------------------

@@ -190,3 +190,22 @@ def test_pareto_mask():
     pts = [[0.9, 1.0], [0.8, 0.5], [0.7, 0.6], [0.9, 1.0], [0.95, 2.0]]
     assert pareto_mask(pts, (True, False)) == [True, True, False, True, True]
     assert pareto_mask([], (True, False)) == []
+
+
+@pytest.mark.parametrize("policy_ok,loaded", [(True, 1), (False, 0)])
+def test_rl_search_without_a_usable_policy_starts_from_scratch(policy_ok, loaded, monkeypatch):
+    import agent.rl as rl
+    from agent.evaluator import Evaluator
+    from agent.surrogate import surrogate_map, surrogate_simulate
+    from agent.workloads import laptop_space
+    from services.cmd_explore import _search
+    from trueasync.workload import generate_mlp
+
+    calls = []
+    real = rl.load_policy
+    monkeypatch.setattr(rl, "load_policy", lambda path: calls.append(path) or real(path))
+    ev = Evaluator(generate_mlp((32, 16, 10), timesteps=4, samples=1, seed=0), laptop_space(), budget=4,
+                   simulate=surrogate_simulate, map_network=surrogate_map, use_ray=False)
+    figs = _search("rl", ev, 0, None, policy_ok)
+    assert figs["method"] == "rl" and figs["simulated"] == 4
+    assert len(calls) == loaded
