@@ -102,9 +102,8 @@ def hv_gains(front_u: np.ndarray, cand_u: np.ndarray, picks: int,
     lo = np.minimum(cand_u.min(axis=0), front_u.min(axis=0) if front_u.size else 1.0)
     rng = np.random.default_rng(seed)
     s = lo + rng.random((HVI_SAMPLES, 3)) * (1.0 - lo)
-    covered = np.all(s[None] >= front_u[:, None], axis=2).any(axis=0) if front_u.size else \
-        np.zeros(HVI_SAMPLES, dtype=bool)
-    dom = np.all(s[None] >= cand_u[:, None], axis=2)  # [candidate, sample]
+    covered = _dominated(s, front_u).any(axis=0)
+    dom = _dominated(s, cand_u)  # [candidate, sample]
     cell = float(np.prod(1.0 - lo)) / HVI_SAMPLES
     chosen: list[int] = []
     gains: list[float] = []
@@ -116,6 +115,15 @@ def hv_gains(front_u: np.ndarray, cand_u: np.ndarray, picks: int,
         gains.append(gain[i] * cell)
         covered |= dom[i]
     return chosen, gains
+
+
+def _dominated(samples: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """[point, sample]: the sample is weakly dominated by the point (per coordinate: faster than
+    a reduction over a length-3 axis)."""
+    out = samples[None, :, 0] >= points[:, None, 0]
+    for j in (1, 2):
+        out &= samples[None, :, j] >= points[:, None, j]
+    return out
 
 
 def edp_order(pred_log: np.ndarray, log_limits: Sequence[Optional[float]]) -> np.ndarray:

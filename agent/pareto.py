@@ -34,18 +34,22 @@ def dominates(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.all(a <= b) and np.any(a < b))
 
 
+_ROWS = 512
+
+
 def nondominated_mask(points: np.ndarray) -> np.ndarray:
     """True for points no other point dominates (duplicates: all copies are kept)."""
     pts = np.asarray(points, dtype=float)
     n = pts.shape[0]
     keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        if not keep[i]:
-            continue
-        le = np.all(pts <= pts[i], axis=1)
-        lt = np.any(pts < pts[i], axis=1)
-        if np.any(le & lt):
-            keep[i] = False
+    for lo in range(0, n, _ROWS):  # [row block, all points] comparisons, memory bounded
+        rows = pts[lo:lo + _ROWS]
+        le = np.ones((rows.shape[0], n), dtype=bool)  # le[i, j]: point j <= row i everywhere
+        lt = np.zeros((rows.shape[0], n), dtype=bool)  # lt[i, j]: point j < row i somewhere
+        for k in range(pts.shape[1]):
+            le &= pts[None, :, k] <= rows[:, None, k]
+            lt |= pts[None, :, k] < rows[:, None, k]
+        keep[lo:lo + _ROWS] = ~np.any(le & lt, axis=1)
     return keep
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -47,7 +48,14 @@ class Param:
     def n(self) -> int:
         return len(self.choices)
 
+    @cached_property
+    def _index_of(self) -> dict:
+        return {c: i for i, c in enumerate(self.choices)}
+
     def index(self, value) -> int:
+        i = self._index_of.get(value)  # exact hit (the common case); else the tolerant scan
+        if i is not None:
+            return i
         for i, c in enumerate(self.choices):
             if (isinstance(c, float) and isinstance(value, (int, float)) and abs(c - value) < 1e-9) or c == value:
                 return i
