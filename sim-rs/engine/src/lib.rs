@@ -10,6 +10,7 @@ pub mod functional;
 pub mod mapping;
 pub mod model;
 pub mod plan;
+mod queue;
 pub mod sim;
 pub mod timing;
 

@@ -16,6 +16,7 @@ use crate::error::SimError;
 use crate::functional::Trace;
 use crate::model::Architecture;
 use crate::plan::{Plan, STEP_WINDOW};
+use crate::queue::EventQueue;
 
 const SPIKE: u8 = 0;
 const TOKEN: u8 = 1;
@@ -180,7 +181,7 @@ struct Sim<'a> {
     done_step: Vec<i64>,
     /// (time, event): a unit has at most one pending event, so the pair is unique and the
     /// order of simultaneous events is deterministic without a sequence number.
-    heap: BinaryHeap<Reverse<u128>>,
+    heap: EventQueue,
     tile_x: Vec<i32>,
     tile_y: Vec<i32>,
     /// Per buffer: the unit that fills it, as an event code (kind << 32 | id).
@@ -203,7 +204,7 @@ pub fn run(
 ) -> Result<Timing, SimError> {
     let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline);
     sim.start();
-    while let Some(Reverse(key)) = sim.heap.pop() {
+    while let Some(key) = sim.heap.pop() {
         let (time, ev) = ((key >> 64) as u64, key as u64);
         sim.now = time;
         let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
@@ -274,7 +275,7 @@ impl<'a> Sim<'a> {
             ready: (0..n_cores).map(|_| BinaryHeap::new()).collect(),
             pending,
             done_step: vec![-1; n_parts],
-            heap: BinaryHeap::new(),
+            heap: EventQueue::default(),
             tile_x: Vec::new(),
             tile_y: Vec::new(),
             producers: Vec::new(),
@@ -350,11 +351,11 @@ impl<'a> Sim<'a> {
         self.drain();
     }
 
-    fn schedule(&mut self, time: u64, kind: u64, id: usize) {
-        // One u128 key (time, unit): a single comparison orders the heap.
-        self.heap.push(Reverse(
-            ((time as u128) << 64) | ((kind << 32) | id as u64) as u128,
-        ));
+    /// Schedule unit (`kind`, `id`) `dur` from now; `fixed`: its service time is always `dur`.
+    fn schedule(&mut self, dur: u64, kind: u64, id: usize, fixed: bool) {
+        // One u128 key (time, unit): unique, so the pop order is fully determined.
+        let key = (((self.now + dur) as u128) << 64) | ((kind << 32) | id as u64) as u128;
+        self.heap.push(key, dur, fixed);
     }
 
     fn drain(&mut self) {
@@ -527,7 +528,6 @@ impl<'a> Sim<'a> {
     }
 
     fn try_serve(&mut self, s: usize) {
-        let now = self.now;
         let srv = &self.servers[s];
         if srv.in_service.is_some() {
             return; // its completion event will try again
@@ -570,7 +570,9 @@ impl<'a> Sim<'a> {
             self.deliver(out as usize, head);
         }
         self.servers[s].in_service = Some(head);
-        self.schedule(now + dur, EV_SERVER, s);
+        // A synapse unit's spike time depends on the packet; every other service time is fixed.
+        let fixed = self.servers[s].kind != SYNAPSE || head.is_token();
+        self.schedule(dur, EV_SERVER, s, fixed);
     }
 
     /// Buffer `b` has a free slot: wake its producer if it was waiting for one.
@@ -667,8 +669,8 @@ impl<'a> Sim<'a> {
             if self.somas[c].busy_until > self.now {
                 if !self.somas[c].wake_pending {
                     self.somas[c].wake_pending = true;
-                    let t = self.somas[c].busy_until;
-                    self.schedule(t, EV_SOMA, c);
+                    let dur = self.somas[c].busy_until - self.now;
+                    self.schedule(dur, EV_SOMA, c, false);
                 }
                 return;
             }
