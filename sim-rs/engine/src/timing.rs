@@ -9,7 +9,7 @@
 //! and the partition has finished step t-1 (docs/simulator.md).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 use crate::cost::ScaledCosts;
 use crate::error::SimError;
@@ -59,20 +59,38 @@ impl Packet {
 }
 
 /// A FIFO of `cap` packets, stored in `Sim::slots[b * cap ..]` as a ring.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 struct Buffer {
     head: u32,
     len: u32,
     /// Packets at the front that have arrived (the rest are still on their link).
     arrived: u32,
+    /// The next buffer in its consumer's request queue (NONE: the last). A buffer is queued at
+    /// most once at a time (exactly while `arrived > 0`), so the queues are intrusive lists.
+    next_request: u32,
 }
+
+impl Default for Buffer {
+    fn default() -> Self {
+        Buffer {
+            head: 0,
+            len: 0,
+            arrived: 0,
+            next_request: NONE,
+        }
+    }
+}
+
+const NONE: u32 = u32::MAX;
 
 /// A router port or core unit: its state and, set once, what it is (read together on every
 /// try, so kept in one place).
-#[derive(Default)]
 struct Server {
     in_service: Option<Packet>,
-    requests: VecDeque<u32>,
+    /// Its queue of input buffers with an arrived packet, first come first served (round
+    /// robin): a list through `Buffer::next_request` (NONE: empty).
+    first_request: u32,
+    last_request: u32,
     blocked: bool,
     /// What it is (`UnitId::kind`) and its tile (ports) or core (core units).
     kind: u8,
@@ -81,6 +99,21 @@ struct Server {
     out: u32,
     /// Service time of a spike and of a token (a synapse's spike time depends on the packet).
     dur: [u64; 2],
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            in_service: None,
+            first_request: NONE,
+            last_request: NONE,
+            blocked: false,
+            kind: 0,
+            index: 0,
+            out: 0,
+            dur: [0; 2],
+        }
+    }
 }
 
 struct Job {
@@ -468,10 +501,25 @@ impl<'a> Sim<'a> {
     fn register(&mut self, b: usize) {
         let s = self.consumer_of(b);
         let srv = &mut self.servers[s];
-        srv.requests.push_back(b as u32);
+        if srv.last_request == NONE {
+            srv.first_request = b as u32;
+        } else {
+            self.buffers[srv.last_request as usize].next_request = b as u32;
+        }
+        srv.last_request = b as u32;
         // A unit in service tries again when it is done; a blocked one when its output frees.
         if srv.in_service.is_none() && !srv.blocked {
             self.work.push((EV_SERVER << 32) | s as u64);
+        }
+    }
+
+    /// Take `b`, the first in line, off server `s`'s request queue.
+    fn pop_request(&mut self, s: usize, b: usize) {
+        let next = std::mem::replace(&mut self.buffers[b].next_request, NONE);
+        let srv = &mut self.servers[s];
+        srv.first_request = next;
+        if next == NONE {
+            srv.last_request = NONE;
         }
     }
 
@@ -532,10 +580,10 @@ impl<'a> Sim<'a> {
         if srv.in_service.is_some() {
             return; // its completion event will try again
         }
-        let Some(&b) = srv.requests.front() else {
+        if srv.first_request == NONE {
             return;
-        };
-        let b = b as usize;
+        }
+        let b = srv.first_request as usize;
         let head = self.front(b);
         let out = self.servers[s].out;
         if out != u32::MAX && self.is_full(out as usize) {
@@ -546,7 +594,7 @@ impl<'a> Sim<'a> {
             return; // woken when `out` frees a slot
         }
         self.servers[s].blocked = false;
-        self.servers[s].requests.pop_front();
+        self.pop_request(s, b);
         self.pop(b);
         self.wake_producer(b);
         if self.buffers[b].arrived > 0 {
