@@ -27,7 +27,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -300,18 +300,28 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
     """
     cands = _neighbours(evaluator, n * max(1, pool), rng, tries, p_best, p_jump)
     if pool <= 1 or len(cands) <= n:
-        return [a for a, _, _ in cands[:n]]
+        return [c.action for c in cands[:n]]
     from agent.critic import fit_critic
 
     critic = fit_critic(evaluator)
     if not critic.ready:
-        return [a for a, _, _ in cands[:n]]
+        return [c.action for c in cands[:n]]
     return _screen(evaluator, critic, cands, n, p_best, int(rng.integers(1 << 31)))
 
 
+class _Child(NamedTuple):
+    """A candidate archive move, with what screening it needs (computed once, when drawn)."""
+
+    action: np.ndarray
+    kind: str  # "best" | "front": which parent pool it came from
+    parent: object  # the parent's archive record
+    parent_action: np.ndarray
+    design: Architecture
+
+
 def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int, p_best: float,
-                p_jump: float) -> list[tuple[np.ndarray, str, object]]:
-    """Up to `n` distinct new children as (action, "best" | "front", parent record)."""
+                p_jump: float) -> list[_Child]:
+    """Up to `n` distinct new children of the archive's best designs and front."""
     from agent.evaluator import arch_key
     from agent.space import check_design
 
@@ -332,7 +342,8 @@ def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: i
             kind, parent = "best", best[int(rng.integers(len(best)))]
         else:
             kind, parent = "front", front[int(rng.choice(len(front), p=weights))]
-        a = space.encode(Architecture(**parent.design)).copy()
+        pa = space.encode(Architecture(**parent.design))
+        a = pa.copy()
         for _k in range(2 if rng.random() < 0.3 else 1):
             i = int(rng.integers(len(nvec)))
             if nvec[i] < 2:
@@ -348,7 +359,7 @@ def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: i
         if arch_key(design) in evaluator.cache or check_design(design, evaluator.needs):
             continue
         keys.add(k)
-        out.append((a, kind, parent))
+        out.append(_Child(a, kind, parent, pa, design))
     return out
 
 
@@ -356,16 +367,15 @@ def _screen(evaluator: Evaluator, critic, cands: list, n: int, p_best: float, se
     """Keep `n` of the candidate children by the critic's predictions (see `local_proposals`)."""
     from agent.critic import edp_order, hv_gains
 
-    space = evaluator.space
-    acts = np.array([a for a, _, _ in cands])
-    parents = np.array([space.encode(Architecture(**p.design)) for _, _, p in cands])
-    parent_logs = np.log10(np.array([p.objectives() for _, _, p in cands]))
+    acts = np.array([c.action for c in cands])
+    parents = np.array([c.parent_action for c in cands])
+    parent_logs = np.log10(np.array([c.parent.objectives() for c in cands]))
     pred = critic.predict_from_parent(acts, parents, parent_logs)
-    for i, a in enumerate(acts):  # exact area where the engine gives it without simulating
-        area = evaluator.area_mm2(space.decode(a))
+    for i, c in enumerate(cands):  # exact area where the engine gives it without simulating
+        area = evaluator.area_mm2(c.design)
         if area is not None:
             pred[i, 2] = np.log10(area)
-    kinds = np.array([k for _, k, _ in cands])
+    kinds = np.array([c.kind for c in cands])
     best_idx = np.flatnonzero(kinds == "best")
     front_idx = np.flatnonzero(kinds == "front")
     n_best = min(len(best_idx), int(round(n * p_best)))
@@ -377,7 +387,7 @@ def _screen(evaluator: Evaluator, critic, cands: list, n: int, p_best: float, se
     if order.size:
         picks, _ = hv_gains(front_u, norm(10.0 ** pred[order]), n - len(chosen), seed=seed)
         chosen += [int(order[i]) for i in picks]
-    return [cands[i][0] for i in chosen]
+    return [cands[i].action for i in chosen]
 
 
 def _crowding_weights(archive, front: list) -> np.ndarray:
