@@ -214,7 +214,7 @@ struct Sim<'a> {
     done_step: Vec<i64>,
     /// (time, event): a unit has at most one pending event, so the pair is unique and the
     /// order of simultaneous events is deterministic without a sequence number.
-    heap: EventQueue,
+    queue: EventQueue,
     tile_x: Vec<i32>,
     tile_y: Vec<i32>,
     /// Per buffer: the unit that fills it, as an event code (kind << 32 | id).
@@ -237,7 +237,7 @@ pub fn run(
 ) -> Result<Timing, SimError> {
     let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline);
     sim.start();
-    while let Some(key) = sim.heap.pop() {
+    while let Some(key) = sim.queue.pop() {
         let (time, ev) = ((key >> 64) as u64, key as u64);
         sim.now = time;
         let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
@@ -308,7 +308,7 @@ impl<'a> Sim<'a> {
             ready: (0..n_cores).map(|_| BinaryHeap::new()).collect(),
             pending,
             done_step: vec![-1; n_parts],
-            heap: EventQueue::default(),
+            queue: EventQueue::default(),
             tile_x: Vec::new(),
             tile_y: Vec::new(),
             producers: Vec::new(),
@@ -388,7 +388,7 @@ impl<'a> Sim<'a> {
     fn schedule(&mut self, dur: u64, kind: u64, id: usize, fixed: bool) {
         // One u128 key (time, unit): unique, so the pop order is fully determined.
         let key = (((self.now + dur) as u128) << 64) | ((kind << 32) | id as u64) as u128;
-        self.heap.push(key, dur, fixed);
+        self.queue.push(key, dur, fixed);
     }
 
     fn drain(&mut self) {
@@ -487,12 +487,16 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// A synapse unit's time for a spike depends on the packet; every other service is fixed.
+    fn packet_dependent(&self, s: usize, p: &Packet) -> bool {
+        self.servers[s].kind == SYNAPSE && !p.is_token()
+    }
+
     fn duration(&self, s: usize, p: &Packet) -> u64 {
-        let srv = &self.servers[s];
-        if srv.kind == SYNAPSE && !p.is_token() {
+        if self.packet_dependent(s, p) {
             (p.syn as u64).div_ceil(self.lanes) * self.t_synapse
         } else {
-            srv.dur[p.is_token() as usize]
+            self.servers[s].dur[p.is_token() as usize]
         }
     }
 
@@ -618,8 +622,7 @@ impl<'a> Sim<'a> {
             self.deliver(out as usize, head);
         }
         self.servers[s].in_service = Some(head);
-        // A synapse unit's spike time depends on the packet; every other service time is fixed.
-        let fixed = self.servers[s].kind != SYNAPSE || head.is_token();
+        let fixed = !self.packet_dependent(s, &head);
         self.schedule(dur, EV_SERVER, s, fixed);
     }
 
