@@ -145,3 +145,9 @@ def test_the_build_context_leaves_out_local_environments():
     ignored = (REPO / ".dockerignore").read_text().split()
     for path in (".venv", "sim-rs/target", ".git", "**/*.so"):
         assert path in ignored, path
+
+
+def test_both_images_build_the_same_wheel():
+    """The two builder stages must not drift apart: the Ray nodes run the code the services run."""
+    builders = [[c.original for c in stages(DOCKER / name)[0]] for name in sorted(IMAGES)]
+    assert builders[0] == builders[1]
