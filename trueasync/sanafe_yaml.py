@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NoReturn, Optional, Union
 
@@ -51,6 +51,12 @@ VALUE_BITS_MAX = 30
 SYNAPSE_MEMORY_KIB = 1 << 22
 # SANA-FE charges a hop once per packet: one 32-bit flit, so the file's hop costs stand as they are.
 LINK_WIDTH_BITS = 32
+# Bounds on what the importer builds, checked before it allocates (the engine's own limits,
+# docs/fixed-point.md, apply after): neurons, steps, cores, and the names one range may expand to.
+MAX_NEURONS = 1 << 24
+MAX_STEPS = 1 << 20
+MAX_CORES = 1 << 22
+MAX_RANGE = 1 << 16
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RANGE = re.compile(r"^(.*)\[(\d+)\.\.(\d+)\]$")
@@ -287,6 +293,8 @@ def _expand(doc: _Doc, node, name: str) -> list:
     a, b = int(m.group(2)), int(m.group(3))
     if a > b:
         doc.fail(node, f"range '{name}' is empty ({a} > {b})")
+    if b - a >= MAX_RANGE:
+        doc.fail(node, f"range '{name}' names {b - a + 1} units; this importer reads at most {MAX_RANGE}")
     return [f"{m.group(1)}[{i}]" for i in range(a, b + 1)]
 
 
@@ -459,13 +467,11 @@ def _tiles(doc: _Doc, node, first: int) -> list:
     for key in _HOPS:
         if key not in hops:
             doc.fail(fields["attributes"], f"tile '{names[0]}' lacks '{key}'")
-    tiles = []
-    for i, name in enumerate(names):
-        cores = []
-        for entry in doc.listed(fields["core"]):
-            cores += _cores(doc, entry, first + i, len(cores))
-        tiles.append(_Tile(name, hops, cores, doc.at(fields["name"])))
-    return tiles
+    cores = []  # read once: every tile of the range has the same cores
+    for entry in doc.listed(fields["core"]):
+        cores += _cores(doc, entry, 0, len(cores))
+    return [_Tile(name, hops, [replace(c, tile=first + i) for c in cores], doc.at(fields["name"]))
+            for i, name in enumerate(names)]
 
 
 def _read_arch(path) -> _Chip:
@@ -495,15 +501,16 @@ def _read_arch(path) -> _Chip:
     for key in ("width", "height", "link_buffer_size"):
         if key not in noc:
             doc.fail(fields["attributes"], f"the architecture attributes lack '{key}'")
+    n_mesh = noc["width"] * noc["height"]
     tiles = []
     for entry in doc.listed(fields["tile"]):
         tiles += _tiles(doc, entry, len(tiles))
+        if len(tiles) > n_mesh:
+            doc.fail(entry, f"{len(tiles)} tiles do not fit a {noc['width']} x {noc['height']} mesh")
+        if sum(len(t.cores) for t in tiles) > MAX_CORES:
+            doc.fail(entry, f"more than {MAX_CORES} cores")
     if not any(t.cores for t in tiles):
         doc.fail(fields["tile"], "the architecture has no cores")
-    n_mesh = noc["width"] * noc["height"]
-    if len(tiles) > n_mesh:
-        doc.fail(fields["tile"], f"{len(tiles)} tiles do not fit a {noc['width']} x "
-                 f"{noc['height']} mesh")
     for t in tiles[1:]:
         if t.hops != tiles[0].hops:
             raise SanafeYamlError(f"{t.where}: tile '{t.name}' has other hop costs than tile "
@@ -583,6 +590,8 @@ def _group(doc: _Doc, node) -> _Group:
     size = sum(len(r) for r, _, _ in entries)
     if size == 0:
         doc.fail(neurons, f"group '{name}' has no neurons")
+    if size > MAX_NEURONS:
+        doc.fail(neurons, f"group '{name}' has {size} neurons; TrueAsync simulates at most {MAX_NEURONS}")
     attrs = [None] * size
     for ids, kn, v in entries:
         a = _neuron_attrs(doc, v, default, f"neuron {name}.{ids.start}") if v is not None else default
@@ -767,12 +776,16 @@ def _read_net(path, chip: _Chip):
     name = doc.string(fields["name"], "name").strip() if "name" in fields else "sanafe"
     if not isinstance(fields["groups"], yaml.SequenceNode):
         doc.fail(fields["groups"], "the groups section must be a list")
-    groups = {}
+    groups, total = {}, 0
     for entry in fields["groups"].value:
         g = _group(doc, entry)
         if g.name in groups:
             raise SanafeYamlError(f"{g.where}: a second group is named '{g.name}'")
         groups[g.name] = g
+        total += g.size
+        if total > MAX_NEURONS:
+            raise SanafeYamlError(f"{g.where}: the groups so far hold {total} neurons; TrueAsync "
+                                  f"simulates at most {MAX_NEURONS}")
     edges = _edges(doc, fields["edges"], groups)
     _mappings(doc, top["mappings"], groups, chip)
     return doc, name or "sanafe", groups, edges
@@ -1235,8 +1248,8 @@ def _inputs(doc: _Doc, specs: list, steps: Optional[int], has_inputs: bool) -> t
         if steps == 0:
             raise SanafeYamlError(f"{doc.name}:1: no input neuron has a spike train, so the number "
                                   "of steps must be given (--steps)")
-    if steps < 1:
-        raise SanafeYamlError(f"steps must be at least 1, got {steps}")
+    if not 1 <= steps <= MAX_STEPS:
+        raise SanafeYamlError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
     inputs = np.zeros((1, steps, len(trains) if has_inputs else 1), dtype=bool)
     for col, train in enumerate(trains):
         m = min(steps, len(train))
