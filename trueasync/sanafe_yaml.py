@@ -1010,7 +1010,9 @@ def load_sanafe_yaml(arch_path: Union[str, os.PathLike], net_path: Union[str, os
     core_of = _core_of(chip, groups, neurons, layers)
     if not any(isinstance(x, InputLayer) for x in layers):
         # the engine needs an input layer; one neuron that never fires adds no event and no cost
-        name = next(n for n in ("idle_input", "idle_input_") if n not in {x.name for x in layers})
+        name = "idle_input"
+        while name in {x.name for x in layers}:
+            name += "_"
         layers.insert(0, InputLayer(name, 1))
         neurons = {g: idx + 1 for g, idx in neurons.items()}
         core_of = np.r_[_emptiest_core(chip, core_of), core_of]
