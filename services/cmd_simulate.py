@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import trueasync as ta
+from services.options import positive_int
 from trueasync.workload import Workload, generate_conv, generate_mlp, load_workload
 
 # Built-in workloads: a fresh machine can run `ancoef simulate` with no files at all.
@@ -25,9 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "simulate",
         help="simulate a workload on the TrueAsync chip simulator",
         description="Simulate a workload (PREFIX.json + PREFIX.npz, or builtin:NAME with NAME in "
-        f"{', '.join(BUILTINS)}) and print energy, latency, EDP, area and event counts.",
+        f"{', '.join(BUILTINS)}, or SANA-FE's own architecture and network YAML files) and print "
+        "energy, latency, EDP, area and event counts.",
     )
-    p.add_argument("--workload", required=True, help="workload prefix, or builtin:NAME")
+    p.add_argument("--workload", help="workload prefix, or builtin:NAME")
+    sf = p.add_argument_group("SANA-FE files (instead of --workload; always sanafe semantics, docs/sanafe.md)")
+    sf.add_argument("--sanafe-arch", metavar="ARCH.yaml", help="SANA-FE architecture file")
+    sf.add_argument("--sanafe-net", metavar="NET.yaml", help="SANA-FE (mapped) network file")
+    sf.add_argument("--steps", type=positive_int, help="time steps to run (default: the longest input spike train)")
     p.add_argument("--semantics", choices=("timestep", "sanafe"), default="timestep")
     p.add_argument(
         "--preset",
@@ -57,8 +63,27 @@ def load(spec: str) -> Workload:
     return load_workload(spec)
 
 
+def load_input(args: argparse.Namespace):
+    """(workload, its name in reports, the SanafeImport when it came from SANA-FE's files)."""
+    if args.sanafe_arch is None and args.sanafe_net is None:
+        if args.workload is None:
+            raise ValueError("give --workload, or --sanafe-arch and --sanafe-net")
+        if args.steps is not None:
+            raise ValueError("--steps applies to SANA-FE files (--sanafe-arch/--sanafe-net) only")
+        return load(args.workload), args.workload, None
+    if args.workload is not None or args.sanafe_arch is None or args.sanafe_net is None:
+        raise ValueError("SANA-FE input needs both --sanafe-arch and --sanafe-net, and no --workload")
+    from trueasync.sanafe_yaml import load_sanafe_yaml
+
+    imported = load_sanafe_yaml(args.sanafe_arch, args.sanafe_net, steps=args.steps)
+    for note in imported.notes:
+        print(f"SANA-FE import: {note}")
+    return imported.workload, f"{args.sanafe_arch} + {args.sanafe_net}", imported
+
+
 def run(args: argparse.Namespace) -> int:
-    wl = load(args.workload)
+    wl, name, imported = load_input(args)
+    semantics = "sanafe" if imported is not None else args.semantics
     inputs = wl.inputs
     if args.samples is not None:
         if args.samples < 1:
@@ -66,12 +91,19 @@ def run(args: argparse.Namespace) -> int:
         inputs = inputs[: args.samples]
     preset = args.preset if args.preset is not None else wl.costs
     result = ta.simulate(
-        wl.network, wl.arch, inputs, semantics=args.semantics, preset=preset, core_of=wl.core_of, threads=args.threads
+        wl.network, wl.arch, inputs, semantics=semantics, preset=preset, core_of=wl.core_of, threads=args.threads
     )
-    print(summary(args.workload, result))
-    report = {"workload": args.workload, "trueasync": result.to_json()}
+    print(summary(name, result))
+    report = {"workload": name, "trueasync": result.to_json()}
+    if imported is not None:
+        report["sanafe_import"] = {"steps": imported.steps, "weight_scale": wl.network.weight_scale,
+                                   "notes": list(imported.notes)}
     if args.sanafe:
-        report["sanafe"] = compare_with_sanafe(wl, inputs, result, args.semantics)
+        from trueasync.sanafe_yaml import run_sanafe_files
+
+        # SANA-FE files are run as they are, not exported again from the import
+        peer = (lambda: run_sanafe_files(args.sanafe_arch, args.sanafe_net, imported.steps)) if imported else None
+        report["sanafe"] = compare_with_sanafe(wl, inputs, result, semantics, peer)
     if args.export_sanafe:
         from trueasync.sanafe_peer import write_sanafe_files
 
@@ -81,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.export_sanafe}; run {written['timesteps']} steps (see docs/sanafe.md)"
         )
     if args.plot:
-        plot(result, wl, args.plot, args.workload)
+        plot(result, wl, args.plot, name)
         print(f"plot written to {args.plot}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -109,13 +141,14 @@ def summary(name: str, r: ta.SimResult) -> str:
     return "\n".join(lines)
 
 
-def compare_with_sanafe(wl: Workload, inputs: np.ndarray, r: ta.SimResult, semantics: str) -> dict:
+def compare_with_sanafe(wl: Workload, inputs: np.ndarray, r: ta.SimResult, semantics: str, peer=None) -> dict:
+    """SANA-FE's figures beside ours; `peer()` runs SANA-FE (default: on an export of `wl`)."""
     from dataclasses import replace
 
     from trueasync.sanafe_peer import COUNT_NAMES, run_sanafe
 
     start = time.perf_counter()
-    sf = run_sanafe(replace(wl, inputs=inputs))
+    sf = peer() if peer is not None else run_sanafe(replace(wl, inputs=inputs))
     wall = time.perf_counter() - start
     rows = {}
     print(f"SANA-FE ({sf['timing_model']}) beside TrueAsync ({semantics} semantics):")

@@ -254,9 +254,7 @@ def run_sanafe(
     chip = sanafe.SpikingChip(sf_arch)
     chip.load(net)
     mapped = chip.mapped_neuron_groups
-    names = ("fired", "synaptic_events", "packets", "hops", "updated", "energy",
-             "energy_synapse", "energy_dendrite", "energy_soma", "energy_network", "latency")
-    per = {k: [] for k in names}
+    per = {k: [] for k in FIGURE_NAMES}
     layers = wl.network.layers
     offsets = wl.network.layer_offsets()
     spikes = [np.zeros((n_samples, T, l.size), dtype=bool) for l in layers] if spike_trace else None
@@ -281,27 +279,45 @@ def run_sanafe(
                     group[i].set_attributes(log_spikes=True)
         r = chip.sim(T, timing_model=timing_model, processing_threads=processing_threads,
                      perf_trace=True, spike_trace=bool(spike_trace))
-        pt = r["perf_trace"]
-        per["fired"].append(int(np.sum(pt["fired"])))
-        per["synaptic_events"].append(int(np.sum(pt["spikes"])))
-        per["hops"].append(int(np.sum(pt["hops"])))
-        per["updated"].append(int(np.sum(pt["updated"])))
-        per["packets"].append(int(r["packets_sent"]))
-        en = r["energy"]
-        per["energy"].append(float(en["total"]))
-        for unit in ("synapse", "dendrite", "soma", "network"):
-            per[f"energy_{unit}"].append(float(en[unit]))
-        per["latency"].append(float(r["sim_time"]))
+        append_figures(per, r)
         if spike_trace:
             for t, row in enumerate(r["spike_trace"]):
                 for addr in row:
                     k = layer_index[addr.group_name]
                     spikes[k][s, t, addr.neuron_offset] = True
+    out = figures_summary(per, timing_model)
+    if spike_trace:
+        out["spikes"] = spikes
+    return out
+
+
+FIGURE_NAMES = ("fired", "synaptic_events", "packets", "hops", "updated", "energy",
+                "energy_synapse", "energy_dendrite", "energy_soma", "energy_network", "latency")
+
+
+def append_figures(per: dict, r: dict) -> None:
+    """Add one `chip.sim(..., perf_trace=True)` result to the per-sample lists of FIGURE_NAMES."""
+    pt = r["perf_trace"]
+    per["fired"].append(int(np.sum(pt["fired"])))
+    per["synaptic_events"].append(int(np.sum(pt["spikes"])))
+    per["hops"].append(int(np.sum(pt["hops"])))
+    per["updated"].append(int(np.sum(pt["updated"])))
+    per["packets"].append(int(r["packets_sent"]))
+    en = r["energy"]
+    per["energy"].append(float(en["total"]))
+    for unit in ("synapse", "dendrite", "soma", "network"):
+        per[f"energy_{unit}"].append(float(en[unit]))
+    per["latency"].append(float(r["sim_time"]))
+
+
+def figures_summary(per: dict, timing_model: str) -> dict:
+    """`run_sanafe`'s result: per-sample arrays, totals and the energy breakdown."""
     per_sample = {k: np.asarray(v) for k, v in per.items()}
+    n_samples = len(per["energy"])
     totals = {k: (int(v.sum()) if v.dtype.kind == "i" else float(v.sum()))
               for k, v in per_sample.items()}
     totals["latency_mean"] = float(per_sample["latency"].mean()) if n_samples else 0.0
-    out = {
+    return {
         "timing_model": timing_model,
         "samples": n_samples,
         "per_sample": per_sample,
@@ -314,9 +330,6 @@ def run_sanafe(
             "network": totals["energy_network"],
         },
     }
-    if spike_trace:
-        out["spikes"] = spikes
-    return out
 
 
 def write_sanafe_files(wl: Workload, directory: Union[str, os.PathLike],
