@@ -313,7 +313,7 @@ class Timeline(_message.Message):
     def __init__(self, sample: _Optional[_Iterable[int]] = ..., start_s: _Optional[_Iterable[float]] = ..., end_s: _Optional[_Iterable[float]] = ..., unit: _Optional[_Iterable[int]] = ..., index: _Optional[_Iterable[int]] = ..., port: _Optional[_Iterable[int]] = ..., step: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class SimulateResponse(_message.Message):
-    __slots__ = ("samples", "area_mm2", "static_power_w", "core_of", "wall_s", "layer_names", "spike_trace", "timeline", "preset", "semantics", "schedule")
+    __slots__ = ("samples", "area_mm2", "static_power_w", "core_of", "wall_s", "layer_names", "spike_trace", "timeline", "preset", "semantics", "schedule", "count_names", "energy_units")
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     AREA_MM2_FIELD_NUMBER: _ClassVar[int]
     STATIC_POWER_W_FIELD_NUMBER: _ClassVar[int]
@@ -325,6 +325,8 @@ class SimulateResponse(_message.Message):
     PRESET_FIELD_NUMBER: _ClassVar[int]
     SEMANTICS_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_NAMES_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_UNITS_FIELD_NUMBER: _ClassVar[int]
     samples: _containers.RepeatedCompositeFieldContainer[SampleFigures]
     area_mm2: float
     static_power_w: float
@@ -336,7 +338,9 @@ class SimulateResponse(_message.Message):
     preset: str
     semantics: Semantics
     schedule: Schedule
-    def __init__(self, samples: _Optional[_Iterable[_Union[SampleFigures, _Mapping]]] = ..., area_mm2: _Optional[float] = ..., static_power_w: _Optional[float] = ..., core_of: _Optional[_Iterable[int]] = ..., wall_s: _Optional[float] = ..., layer_names: _Optional[_Iterable[str]] = ..., spike_trace: _Optional[_Iterable[_Union[SpikeInput, _Mapping]]] = ..., timeline: _Optional[_Union[Timeline, _Mapping]] = ..., preset: _Optional[str] = ..., semantics: _Optional[_Union[Semantics, str]] = ..., schedule: _Optional[_Union[Schedule, str]] = ...) -> None: ...
+    count_names: _containers.RepeatedScalarFieldContainer[str]
+    energy_units: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, samples: _Optional[_Iterable[_Union[SampleFigures, _Mapping]]] = ..., area_mm2: _Optional[float] = ..., static_power_w: _Optional[float] = ..., core_of: _Optional[_Iterable[int]] = ..., wall_s: _Optional[float] = ..., layer_names: _Optional[_Iterable[str]] = ..., spike_trace: _Optional[_Iterable[_Union[SpikeInput, _Mapping]]] = ..., timeline: _Optional[_Union[Timeline, _Mapping]] = ..., preset: _Optional[str] = ..., semantics: _Optional[_Union[Semantics, str]] = ..., schedule: _Optional[_Union[Schedule, str]] = ..., count_names: _Optional[_Iterable[str]] = ..., energy_units: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SimulateStreamRequest(_message.Message):
     __slots__ = ("simulation",)

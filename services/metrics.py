@@ -1,0 +1,165 @@
+"""Prometheus metrics of the ANCoEF services (prometheus-client), named as docs/services.md lists them.
+
+The gRPC metrics have the names and labels of grpc-ecosystem/go-grpc-prometheus, so that existing
+dashboards fit: `grpc_type` is unary | server_stream | client_stream | bidi_stream and `grpc_code`
+the CamelCase name of the status code (OK, InvalidArgument, DeadlineExceeded, ...). Every service
+process also exports prometheus_client's default process_* and python_* metrics. One service runs
+per process, so the metrics live in the default registry.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable, Optional
+
+import grpc
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+
+from services import __version__
+
+GRPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
+
+grpc_started = Counter("grpc_server_started_total", "RPCs started on the server.", GRPC_LABELS)
+grpc_handled = Counter("grpc_server_handled_total", "RPCs completed on the server, whatever their status code.",
+                       GRPC_LABELS + ("grpc_code",))
+grpc_handling_seconds = Histogram("grpc_server_handling_seconds",
+                                  "Time from the start of an RPC to its end on the server (seconds).", GRPC_LABELS)
+grpc_msg_sent = Counter("grpc_server_msg_sent_total", "Messages sent by the server (stream messages each count).",
+                        GRPC_LABELS)
+
+build_info = Gauge("ancoef_build_info", "Always 1; the version and the service of this process.",
+                   ("version", "service"))
+inflight_requests = Gauge("ancoef_inflight_requests", "Calls holding one of the --max-concurrent slots now.",
+                          ("service",))
+queued_requests = Gauge("ancoef_queued_requests", "Calls waiting for a slot now (at most --max-queued).",
+                        ("service",))
+
+simulations = Counter("ancoef_simulations_total", "Simulate and SimulateStream calls that finished with a result.",
+                      ("preset", "semantics", "schedule"))
+simulated_samples = Counter("ancoef_simulated_samples_total", "Samples simulated by finished calls.")
+simulated_synaptic_ops = Counter("ancoef_simulated_synaptic_ops_total",
+                                 "Synaptic operations simulated by finished calls.")
+simulated_chip_seconds = Counter("ancoef_simulated_chip_seconds_total",
+                                 "Simulated chip time: the sum over samples of latency_s (seconds).")
+simulation_wall_seconds = Histogram("ancoef_simulation_wall_seconds", "Engine wall time per finished call (seconds).",
+                                    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+                                             30, 60, 120, 300))
+engine_synaptic_ops_per_second = Gauge("ancoef_engine_synaptic_ops_per_second",
+                                       "Throughput of the last finished call: synaptic ops per engine wall second.")
+
+OPERATION_KINDS = ("training", "search", "exploration")
+OPERATION_STATES = ("succeeded", "failed", "cancelled")
+operations_running = Gauge("ancoef_operations_running", "Long-running operations running now.", ("kind",))
+operations = Counter("ancoef_operations_total", "Long-running operations that ended, by final state.",
+                     ("kind", "state"))
+search_simulations_done = Counter("ancoef_search_simulations_done_total",
+                                  "Designs simulated by a search or exploration.", ("operation",))
+search_best_edp = Gauge("ancoef_search_best_edp_joule_seconds", "Best EDP meeting the targets so far (J*s).",
+                        ("operation",))
+search_hypervolume = Gauge("ancoef_search_hypervolume", "Normalised hypervolume of the front so far (unitless).",
+                           ("operation",))
+training_epoch = Gauge("ancoef_training_epoch", "Epochs done in the current training phase.", ("operation",))
+training_loss = Gauge("ancoef_training_loss", "Loss of the last training step.", ("operation",))
+training_accuracy = Gauge("ancoef_training_accuracy_ratio", "Latest accuracy of a training (0..1).",
+                          ("operation", "split"))
+
+
+def code_name(code: Optional[grpc.StatusCode]) -> str:
+    """go-grpc-prometheus's grpc_code: OK, InvalidArgument, DeadlineExceeded, ..."""
+    if code is None or code == grpc.StatusCode.OK:
+        return "OK"
+    return "".join(part.capitalize() for part in code.name.split("_"))
+
+
+def serve_metrics(host: str, port: int) -> int:
+    """Serve /metrics over HTTP on host:port (0: a free port); returns the port."""
+    httpd, _ = start_http_server(port, addr=host, registry=REGISTRY)
+    return int(httpd.server_port)
+
+
+def initialise(service: str, methods: Iterable[tuple[str, str, str]]) -> None:
+    """Create the series of every RPC at zero (as go-grpc-prometheus's InitializeMetrics does), so that
+    rates and increases exist from the first scrape. `methods`: (grpc_type, service, method)."""
+    build_info.labels(version=__version__, service=service).set(1)
+    inflight_requests.labels(service=service)
+    queued_requests.labels(service=service)
+    for labels in methods:
+        grpc_started.labels(*labels)
+        grpc_handled.labels(*labels, "OK")
+        grpc_msg_sent.labels(*labels)
+        grpc_handling_seconds.labels(*labels)
+    if service != "simulator":
+        for kind in OPERATION_KINDS:
+            operations_running.labels(kind=kind)
+            for state in OPERATION_STATES:
+                operations.labels(kind=kind, state=state)
+
+
+def _grpc_type(handler: grpc.RpcMethodHandler) -> str:
+    if handler.request_streaming:
+        return "bidi_stream" if handler.response_streaming else "client_stream"
+    return "server_stream" if handler.response_streaming else "unary"
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    """Counts every RPC (started, handled by code, duration, messages sent)."""
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        _, service, method = handler_call_details.method.split("/")
+        labels = (_grpc_type(handler), service, method)
+        kw = {"request_deserializer": handler.request_deserializer,
+              "response_serializer": handler.response_serializer}
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(_unary(handler.unary_unary, labels), **kw)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(_streaming(handler.unary_stream, labels), **kw)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(_unary(handler.stream_unary, labels), **kw)
+        return grpc.stream_stream_rpc_method_handler(_streaming(handler.stream_stream, labels), **kw)
+
+
+def _finish(labels, context, start: float, failed: bool) -> None:
+    code = context.code() if hasattr(context, "code") else None
+    if code is None and failed:
+        code = grpc.StatusCode.UNKNOWN
+    grpc_handled.labels(*labels, code_name(code)).inc()
+    grpc_handling_seconds.labels(*labels).observe(time.perf_counter() - start)
+
+
+def _unary(behaviour, labels):
+    def wrapped(request, context):
+        grpc_started.labels(*labels).inc()
+        start, failed = time.perf_counter(), True
+        try:
+            response = behaviour(request, context)
+            failed = False
+            grpc_msg_sent.labels(*labels).inc()
+            return response
+        finally:
+            _finish(labels, context, start, failed)
+
+    return wrapped
+
+
+def _streaming(behaviour, labels):
+    def wrapped(request, context):
+        grpc_started.labels(*labels).inc()
+        start, failed = time.perf_counter(), True
+        sent = grpc_msg_sent.labels(*labels)
+        try:
+            for message in behaviour(request, context):
+                sent.inc()
+                yield message
+            failed = False
+        except GeneratorExit:  # the client went away: grpc closed the stream
+            failed = False
+            if context.code() is None:
+                context.set_code(grpc.StatusCode.CANCELLED)
+            raise
+        finally:
+            _finish(labels, context, start, failed)
+
+    return wrapped
