@@ -200,6 +200,7 @@ class Evaluator:
         budget: Optional[int] = None,
         use_ray: Optional[bool] = None,
         name: Optional[str] = None,
+        area: Optional[Callable] = None,
     ):
         if budget is not None and budget < 1:
             raise ValueError(f"budget must be at least 1 evaluation, got {budget}")
@@ -215,6 +216,7 @@ class Evaluator:
         self.threads = threads
         self.simulate_fn = simulate or _default_simulate
         self.map_fn = map_network if map_network is not None else _default_map
+        self.area_fn = area  # like trueasync.area_and_static_power (a remote simulator's)
         self.budget = budget
         self.use_ray = use_ray
         self.name = name or getattr(self.network, "name", "workload")
@@ -285,7 +287,9 @@ class Evaluator:
         return spl / np.maximum(1.0, sizes * steps)
 
     def area_mm2(self, arch: Architecture) -> Optional[float]:
-        """The design's area without simulating (None when a custom simulator is in use)."""
+        """The design's area without simulating (None when a custom simulator gives no `area`)."""
+        if self.area_fn is not None:
+            return float(self.area_fn(arch, self.preset)[0])
         if self.simulate_fn is not _default_simulate:
             return None
         from trueasync.api import area_and_static_power

@@ -238,6 +238,11 @@ class SimulatorClient(_Channel):
         r = self._call(self._stub.ComputeArea, request)
         return r.area_mm2, r.static_power_w
 
+    def evaluator_keywords(self) -> dict:
+        """`agent.evaluator.Evaluator` keywords that put every engine call (simulation, mapping,
+        area) on this server, so that a search gives what it gives in-process."""
+        return {"simulate": self.simulate, "map_network": self.map_network, "area": self.area_and_static_power}
+
     def presets(self) -> list[tm.CostModel]:
         self.channel()
         return [wire.cost_model_from_proto(c) for c in self._call(self._stub.ListPresets, pb.ListPresetsRequest()).presets]

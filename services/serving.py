@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,35 @@ class ServerSettings:
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():
                 raise FileNotFoundError(f"--{name.replace('_', '-')} {path} does not exist")
+
+
+class LimitExceeded(Exception):
+    """A request over one of the server's documented limits (RESOURCE_EXHAUSTED)."""
+
+
+class status_errors:
+    """Map what a handler raises to a status: bad input (ValueError, which trueasync.SimulationError
+    is, or FileNotFoundError) -> INVALID_ARGUMENT with its message, LimitExceeded ->
+    RESOURCE_EXHAUSTED, the engine's cancellation -> CANCELLED or DEADLINE_EXCEEDED, anything else
+    (a bug) -> INTERNAL naming its type, with the traceback on stderr. An abort passes through."""
+
+    def __init__(self, context: grpc.ServicerContext, cancelled: tuple = ()):
+        self.context, self.cancelled = context, cancelled
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None or isinstance(exc, GeneratorExit) or self.context.code() is not None:
+            return False
+        if isinstance(exc, LimitExceeded):
+            self.context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+        if isinstance(exc, (ValueError, FileNotFoundError)):
+            self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        if self.cancelled and isinstance(exc, self.cancelled):
+            abort_cancelled(self.context, "the simulation")
+        traceback.print_exception(kind, exc, tb, file=sys.stderr)
+        self.context.abort(grpc.StatusCode.INTERNAL, f"internal error ({kind.__name__}: {exc}); please report it")
 
 
 def abort_cancelled(context: grpc.ServicerContext, what: str) -> None:

@@ -9,10 +9,8 @@ every design) is converted once: converted networks are cached by their serialis
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
-import traceback
 from collections import OrderedDict
 from concurrent import futures
 from dataclasses import dataclass
@@ -46,10 +44,6 @@ class Limits:
             max_neurons=self.max_neurons, max_synapses=self.max_synapses,
             max_input_spike_bits=self.max_input_spike_bits, max_threads=self.max_threads,
             max_concurrent_requests=admission.max_concurrent, max_queued_requests=admission.max_queued)
-
-
-class LimitExceeded(Exception):
-    """A request over one of the server's limits (RESOURCE_EXHAUSTED)."""
 
 
 # ---- raw messages: split out the network to cache it ------------------------------------------
@@ -157,7 +151,7 @@ class SimulatorServicer:
     def _over(self, field: str, value: int, limit_name: str) -> None:
         limit = getattr(self.limits, limit_name)
         if value > limit:
-            raise LimitExceeded(f"{field} = {value} exceeds this server's limit of {limit} (GetLimits.{limit_name})")
+            raise serving.LimitExceeded(f"{field} = {value} exceeds this server's limit of {limit} (GetLimits.{limit_name})")
 
     def _check_input(self, m: pb.SimulateRequest) -> None:
         i = m.input
@@ -271,27 +265,8 @@ def _cancelled_types() -> tuple:
     return (cancelled,) if cancelled is not None else ()
 
 
-class _errors:
-    """Bad input -> INVALID_ARGUMENT (the engine's message), a limit -> RESOURCE_EXHAUSTED, a bug ->
-    INTERNAL with its type (and the traceback on stderr); an abort passes through."""
-
-    def __init__(self, context):
-        self.context = context
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb):
-        if exc is None or isinstance(exc, GeneratorExit) or self.context.code() is not None:
-            return False
-        if isinstance(exc, LimitExceeded):
-            self.context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
-        if isinstance(exc, ValueError):  # trueasync.SimulationError is a ValueError
-            self.context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        if isinstance(exc, _cancelled_types()):
-            serving.abort_cancelled(self.context, "the simulation")
-        traceback.print_exception(kind, exc, tb, file=sys.stderr)
-        self.context.abort(grpc.StatusCode.INTERNAL, f"internal error ({kind.__name__}: {exc}); please report it")
+def _errors(context) -> serving.status_errors:
+    return serving.status_errors(context, _cancelled_types())
 
 
 class _engine_cancel:

@@ -473,3 +473,72 @@ def stream_to_result(messages) -> SimResult:
     r = simulate_response_from_proto(totals, samples=[s.figures for s in ordered], timeline=timeline)
     r.spike_trace = trace
     return r
+
+
+# ---- trainer ------------------------------------------------------------------------------------
+
+TRAIN_OPS = ("conv3", "conv5", "skip")
+
+
+def _finite_nonneg(value: float, field: str) -> float:
+    if not np.isfinite(value) or value < 0:
+        raise SimulationError(f"{field} must be a finite number >= 0, got {value}")
+    return float(value)
+
+
+def training_args_from_proto(m, defaults: dict) -> dict:
+    """`ancoef train`'s arguments (`defaults`: that command's) from a TrainingSpec; fields left at
+    0 / empty keep the default. Errors name the field (spec.weight_bits ...)."""
+    a = dict(defaults)
+    if m.dataset:
+        a["dataset"] = m.dataset
+    if m.data_root:
+        a["data_root"] = m.data_root
+    a["seed"] = int(m.seed)
+    for field, key in (("epochs", "epochs"), ("search_epochs", "search_epochs"), ("tau", "tau"),
+                       ("learning_rate", "lr"), ("budget_s", "budget_s")):
+        value = _finite_nonneg(getattr(m, field), f"spec.{field}")
+        if value:
+            a[key] = value
+    if m.HasField("qat_epochs"):
+        a["qat_epochs"] = _finite_nonneg(m.qat_epochs, "spec.qat_epochs")
+    if m.weight_bits:
+        if not 2 <= m.weight_bits <= 8:
+            raise SimulationError(f"spec.weight_bits must be 2..8, got {m.weight_bits}")
+        a["weight_bits"] = int(m.weight_bits)
+    for field, key in (("timesteps", "timesteps"), ("batch_size", "batch_size"), ("limit_samples", "limit"),
+                       ("downsample", "downsample"), ("threads", "threads")):
+        if getattr(m, field):
+            a[key] = int(getattr(m, field))
+    if len(m.ops) or len(m.widths):
+        if len(m.ops) != len(m.widths):
+            raise SimulationError(f"spec.ops and spec.widths need the same number of blocks ({len(m.ops)} vs "
+                                  f"{len(m.widths)})")
+        for i, op in enumerate(m.ops):
+            if op not in TRAIN_OPS:
+                raise SimulationError(f"spec.ops[{i}] must be one of {', '.join(TRAIN_OPS)}, got {op!r}")
+        for i, w in enumerate(m.widths):
+            if w < 1:
+                raise SimulationError(f"spec.widths[{i}] must be at least 1, got {w}")
+        a["ops"] = ",".join(m.ops)
+        a["widths"] = ",".join(str(w) for w in m.widths)
+    return a
+
+
+def export_to_proto(network: tm.Network, inputs: np.ndarray, labels, arch: tm.Architecture, meta: dict):
+    from services.proto.ancoef.v1 import trainer_pb2
+
+    return trainer_pb2.ExportNetworkResponse(
+        network=network_to_proto(network), input=spikes_to_proto(inputs),
+        labels=np.asarray(labels, dtype=np.int64).tolist(), architecture=architecture_to_proto(arch),
+        weight_bits=int(meta["weight_bits"]), layer_scales=[float(x) for x in meta["layer_scales"]])
+
+
+def training_metrics_to_proto(m: dict):
+    from services.proto.ancoef.v1 import trainer_pb2
+
+    return trainer_pb2.TrainingMetrics(
+        float_val_accuracy_ratio=m["float_val_accuracy"], quant_val_accuracy_ratio=m["quant_val_accuracy"],
+        fixed_point_val_accuracy_ratio=m["fixed_point_val_accuracy"], train_steps=int(m.get("train_steps", 0)),
+        total_s=float(m["total_seconds"]), neurons=int(m["n_neurons"]), weight_bits=int(m["bits"]),
+        timesteps=int(m["timesteps"]), dataset=str(m["dataset"]))
