@@ -91,6 +91,9 @@ def _layer_from_proto(m: pb.Layer, where: str):
 
 
 def _projection_from_proto(m: pb.Projection, sizes: dict, where: str):
+    for end in ("pre", "post"):
+        if getattr(m, end) not in sizes:
+            raise SimulationError(f"{where}.{end}: no layer is named {getattr(m, end)!r}")
     kind = m.WhichOneof("connectivity")
     if kind == "dense":
         w = np.asarray(m.dense.weights, dtype=np.int64)
