@@ -18,50 +18,55 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_se
 from services import __version__
 
 GRPC_LABELS = ("grpc_type", "grpc_service", "grpc_method")
+_UNREGISTERED = {"registry": None}  # initialise() registers the groups a service exports
 
-grpc_started = Counter("grpc_server_started_total", "RPCs started on the server.", GRPC_LABELS)
+grpc_started = Counter("grpc_server_started_total", "RPCs started on the server.", GRPC_LABELS, **_UNREGISTERED)
 grpc_handled = Counter("grpc_server_handled_total", "RPCs completed on the server, whatever their status code.",
-                       GRPC_LABELS + ("grpc_code",))
+                       GRPC_LABELS + ("grpc_code",), **_UNREGISTERED)
 grpc_handling_seconds = Histogram("grpc_server_handling_seconds",
-                                  "Time from the start of an RPC to its end on the server (seconds).", GRPC_LABELS)
+                                  "Time from the start of an RPC to its end on the server (seconds).", GRPC_LABELS,
+                                  **_UNREGISTERED)
 grpc_msg_sent = Counter("grpc_server_msg_sent_total", "Messages sent by the server (stream messages each count).",
-                        GRPC_LABELS)
+                        GRPC_LABELS, **_UNREGISTERED)
 
 build_info = Gauge("ancoef_build_info", "Always 1; the version and the service of this process.",
-                   ("version", "service"))
+                   ("version", "service"), **_UNREGISTERED)
 inflight_requests = Gauge("ancoef_inflight_requests", "Calls holding one of the --max-concurrent slots now.",
-                          ("service",))
+                          ("service",), **_UNREGISTERED)
 queued_requests = Gauge("ancoef_queued_requests", "Calls waiting for a slot now (at most --max-queued).",
-                        ("service",))
+                        ("service",), **_UNREGISTERED)
 
 simulations = Counter("ancoef_simulations_total", "Simulate and SimulateStream calls that finished with a result.",
-                      ("preset", "semantics", "schedule"))
-simulated_samples = Counter("ancoef_simulated_samples_total", "Samples simulated by finished calls.")
+                      ("preset", "semantics", "schedule"), **_UNREGISTERED)
+simulated_samples = Counter("ancoef_simulated_samples_total", "Samples simulated by finished calls.", **_UNREGISTERED)
 simulated_synaptic_ops = Counter("ancoef_simulated_synaptic_ops_total",
-                                 "Synaptic operations simulated by finished calls.")
+                                 "Synaptic operations simulated by finished calls.", **_UNREGISTERED)
 simulated_chip_seconds = Counter("ancoef_simulated_chip_seconds_total",
-                                 "Simulated chip time: the sum over samples of latency_s (seconds).")
+                                 "Simulated chip time: the sum over samples of latency_s (seconds).", **_UNREGISTERED)
 simulation_wall_seconds = Histogram("ancoef_simulation_wall_seconds", "Engine wall time per finished call (seconds).",
                                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-                                             30, 60, 120, 300))
+                                             30, 60, 120, 300), **_UNREGISTERED)
 engine_synaptic_ops_per_second = Gauge("ancoef_engine_synaptic_ops_per_second",
-                                       "Throughput of the last finished call: synaptic ops per engine wall second.")
+                                       "Throughput of the last finished call: synaptic ops per engine wall second.",
+                                       **_UNREGISTERED)
 
 OPERATION_KINDS = ("training", "search", "exploration")
 OPERATION_STATES = ("succeeded", "failed", "cancelled")
-operations_running = Gauge("ancoef_operations_running", "Long-running operations running now.", ("kind",))
+operations_running = Gauge("ancoef_operations_running", "Long-running operations running now.", ("kind",),
+                           **_UNREGISTERED)
 operations = Counter("ancoef_operations_total", "Long-running operations that ended, by final state.",
-                     ("kind", "state"))
+                     ("kind", "state"), **_UNREGISTERED)
 search_simulations_done = Counter("ancoef_search_simulations_done_total",
-                                  "Designs simulated by a search or exploration.", ("operation",))
+                                  "Designs simulated by a search or exploration.", ("operation",), **_UNREGISTERED)
 search_best_edp = Gauge("ancoef_search_best_edp_joule_seconds", "Best EDP meeting the targets so far (J*s).",
-                        ("operation",))
+                        ("operation",), **_UNREGISTERED)
 search_hypervolume = Gauge("ancoef_search_hypervolume", "Normalised hypervolume of the front so far (unitless).",
-                           ("operation",))
-training_epoch = Gauge("ancoef_training_epoch", "Epochs done in the current training phase.", ("operation",))
-training_loss = Gauge("ancoef_training_loss", "Loss of the last training step.", ("operation",))
+                           ("operation",), **_UNREGISTERED)
+training_epoch = Gauge("ancoef_training_epoch", "Epochs done in the current training phase.", ("operation",),
+                       **_UNREGISTERED)
+training_loss = Gauge("ancoef_training_loss", "Loss of the last training step.", ("operation",), **_UNREGISTERED)
 training_accuracy = Gauge("ancoef_training_accuracy_ratio", "Latest accuracy of a training (0..1).",
-                          ("operation", "split"))
+                          ("operation", "split"), **_UNREGISTERED)
 
 
 def code_name(code: Optional[grpc.StatusCode]) -> str:
@@ -77,9 +82,25 @@ def serve_metrics(host: str, port: int) -> int:
     return int(httpd.server_port)
 
 
+GROUPS = {
+    "all": (grpc_started, grpc_handled, grpc_handling_seconds, grpc_msg_sent, build_info, inflight_requests,
+            queued_requests),
+    "simulator": (simulations, simulated_samples, simulated_synaptic_ops, simulated_chip_seconds,
+                  simulation_wall_seconds, engine_synaptic_ops_per_second),
+    "trainer": (operations_running, operations, training_epoch, training_loss, training_accuracy),
+    "agent": (operations_running, operations, search_simulations_done, search_best_edp, search_hypervolume),
+}
+
+
 def initialise(service: str, methods: Iterable[tuple[str, str, str]]) -> None:
-    """Create the series of every RPC at zero (as go-grpc-prometheus's InitializeMetrics does), so that
-    rates and increases exist from the first scrape. `methods`: (grpc_type, service, method)."""
+    """Register the metrics of `service` (simulator | trainer | agent) and create the series of every
+    RPC at zero (as go-grpc-prometheus's InitializeMetrics does), so that rates and increases exist
+    from the first scrape. `methods`: (grpc_type, service, method)."""
+    for metric in GROUPS["all"] + GROUPS[service]:
+        try:
+            REGISTRY.register(metric)
+        except ValueError:  # registered already (a second server in one process, as in a test)
+            pass
     build_info.labels(version=__version__, service=service).set(1)
     inflight_requests.labels(service=service)
     queued_requests.labels(service=service)
