@@ -195,7 +195,11 @@ class SimulatorClient(_Channel):
                     return future.result(timeout=0.02)
                 except grpc.FutureTimeoutError:
                     if cancel.cancelled:
-                        future.cancel()
+                        future.cancel()  # the server sees CANCELLED and stops the engine
+                except grpc.FutureCancelledError:
+                    from trueasync import SimulationCancelled
+
+                    raise SimulationCancelled("cancelled through the CancelToken passed to simulate") from None
         except grpc.RpcError as err:
             _raise(err)
 

@@ -183,7 +183,7 @@ class SimulatorServicer:
             request, network = self._parse(raw, context)
             kwargs = self._kwargs(request, network)
             with self.admission.slot(context), _engine_cancel(context) as token:
-                result = _simulate(kwargs, token, context)
+                result = _simulate(kwargs, token)
             _record(result, kwargs)
             response = wire.simulate_response_to_proto(result, kwargs.get("schedule", "asynchronous"))
             self._check_size(response, context)
@@ -211,7 +211,7 @@ class SimulatorServicer:
             t0 = time.perf_counter()
             pool = futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(inputs))))
             try:
-                jobs = {pool.submit(_simulate, {**one, "inputs": inputs[i:i + 1]}, token, None): i
+                jobs = {pool.submit(_simulate, {**one, "inputs": inputs[i:i + 1]}, token): i
                         for i in range(len(inputs))}
                 results = []
                 for job in futures.as_completed(jobs):
@@ -220,11 +220,10 @@ class SimulatorServicer:
                     message = pb.SimulateStreamResponse(sample=wire.sample_result_to_proto(result, jobs[job]))
                     self._check_size(message, context)
                     yield message
-            except _cancelled_types():
+            except ta.SimulationCancelled:
                 serving.abort_cancelled(context, "the simulation")
             finally:
-                if token is not None:
-                    token.cancel()  # a client that left mid-stream stops the samples still running
+                token.cancel()  # a client that left mid-stream stops the samples still running
                 pool.shutdown(wait=True, cancel_futures=True)
             wall = time.perf_counter() - t0
             results.sort(key=lambda item: item[0])
@@ -260,13 +259,8 @@ class SimulatorServicer:
             return pb.ComputeAreaResponse(area_mm2=area, static_power_w=static)
 
 
-def _cancelled_types() -> tuple:
-    cancelled = getattr(ta, "SimulationCancelled", None)
-    return (cancelled,) if cancelled is not None else ()
-
-
 def _errors(context) -> serving.status_errors:
-    return serving.status_errors(context, _cancelled_types())
+    return serving.status_errors(context, (ta.SimulationCancelled,))
 
 
 class _engine_cancel:
@@ -277,11 +271,8 @@ class _engine_cancel:
         self.token = None
         self.timer = None
 
-    def __enter__(self):
-        factory = getattr(ta, "CancelToken", None)
-        if factory is None:
-            return None
-        self.token = factory()
+    def __enter__(self) -> ta.CancelToken:
+        self.token = ta.CancelToken()
         self.context.add_callback(self.token.cancel)
         remaining = self.context.time_remaining()
         if remaining is not None:  # the deadline, even if grpc's own termination comes later
@@ -296,12 +287,10 @@ class _engine_cancel:
         return False
 
 
-def _simulate(kwargs: dict, token, context) -> ta.SimResult:
-    if token is not None:
-        if token.cancelled:
-            raise ta.SimulationCancelled("cancelled before it started")
-        return ta.simulate(**kwargs, cancel=token)
-    return ta.simulate(**kwargs)
+def _simulate(kwargs: dict, token: ta.CancelToken) -> ta.SimResult:
+    if token.cancelled:  # e.g. a stream's sample that had not started when the client left
+        raise ta.SimulationCancelled("cancelled before it started")
+    return ta.simulate(**kwargs, cancel=token)
 
 
 def _record(result: ta.SimResult, kwargs: dict) -> None:

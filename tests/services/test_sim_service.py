@@ -217,7 +217,6 @@ def test_a_full_queue_gets_resource_exhausted(sim_server, stub):
             f.result()
 
 
-@pytest.mark.skipif(not hasattr(ta, "CancelToken"), reason="the engine has no cancellation flag in this build")
 def test_a_deadline_stops_the_engine_and_the_next_call_is_served_at_once(start_server):
     server = start_server("sim", "--max-concurrent", "1", "--max-queued", "1", "--metrics-port", "0")
     channel = grpc.insecure_channel(server.endpoint)
@@ -239,6 +238,15 @@ def test_a_deadline_stops_the_engine_and_the_next_call_is_served_at_once(start_s
         time.sleep(0.05)
     assert server.metric("grpc_server_handled_total", grpc_type="unary", grpc_service="ancoef.v1.SimulatorService",
                          grpc_method="Simulate", grpc_code="DeadlineExceeded") == 1
+    # a client's cancellation (the client's own CancelToken) stops it the same way
+    kwargs = wire.simulate_request_from_proto(slow)
+    token = ta.CancelToken()
+    threading.Timer(0.3, token.cancel).start()
+    t2 = time.perf_counter()
+    with pytest.raises(ta.SimulationCancelled):
+        SimulatorClient(server.endpoint).simulate(**kwargs, cancel=token)
+    assert time.perf_counter() - t2 < 1.5
+    assert len(stub.Simulate(_valid(), timeout=2).samples) == 1
     channel.close()
 
 
