@@ -85,10 +85,15 @@ class status_errors:
         self.context.abort(grpc.StatusCode.INTERNAL, f"internal error ({kind.__name__}: {exc}); please report it")
 
 
+def expired(context: grpc.ServicerContext) -> bool:
+    """The call's deadline has passed (grpc keeps such a call active until its handler returns)."""
+    remaining = context.time_remaining()
+    return remaining is not None and remaining <= 0
+
+
 def abort_cancelled(context: grpc.ServicerContext, what: str) -> None:
     """End a call whose client went away or whose deadline passed, with the code that says which."""
-    remaining = context.time_remaining()
-    if remaining is not None and remaining <= 0:
+    if expired(context):
         context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded: {what} stopped")
     context.abort(grpc.StatusCode.CANCELLED, f"cancelled by the client: {what} stopped")
 
@@ -118,7 +123,7 @@ class Admission:
                 self._queued.set(self._waiting)
                 try:
                     while self._running >= self.max_concurrent:
-                        if not context.is_active():
+                        if not context.is_active() or expired(context):
                             abort_cancelled(context, "the call waited in the queue and")
                         self._cv.wait(timeout=0.05)
                 finally:

@@ -8,6 +8,7 @@ every design) is converted once: converted networks are cached by their serialis
 
 from __future__ import annotations
 
+import heapq
 import os
 import threading
 import time
@@ -263,27 +264,61 @@ def _errors(context) -> serving.status_errors:
     return serving.status_errors(context, (ta.SimulationCancelled,))
 
 
+class _Deadlines:
+    """One thread that cancels the tokens of calls whose deadline has passed (grpc ends such a call
+    only once its handler returns, so the engine must be told)."""
+
+    def __init__(self):
+        self._heap: list = []
+        self._cv = threading.Condition()
+        self._thread = None
+
+    def add(self, deadline: float, token: ta.CancelToken) -> list:
+        entry = [deadline, id(token), token]
+        with self._cv:
+            heapq.heappush(self._heap, entry)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="deadlines", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+        return entry
+
+    @staticmethod
+    def discard(entry: list) -> None:
+        entry[2] = None  # the call ended first; the thread drops the entry when it comes up
+
+    def _run(self) -> None:
+        with self._cv:
+            while True:
+                now = time.monotonic()
+                while self._heap and (self._heap[0][2] is None or self._heap[0][0] <= now):
+                    _, _, token = heapq.heappop(self._heap)
+                    if token is not None:
+                        token.cancel()
+                self._cv.wait(timeout=self._heap[0][0] - now if self._heap else None)
+
+
+DEADLINES = _Deadlines()
+
+
 class _engine_cancel:
-    """A cancellation flag that the end of the call (client cancel, deadline) raises in the engine."""
+    """A cancellation flag that the end of the call (client cancel) or its deadline raises in the engine."""
 
     def __init__(self, context):
         self.context = context
-        self.token = None
-        self.timer = None
+        self.entry = None
 
     def __enter__(self) -> ta.CancelToken:
-        self.token = ta.CancelToken()
-        self.context.add_callback(self.token.cancel)
+        token = ta.CancelToken()
+        self.context.add_callback(token.cancel)
         remaining = self.context.time_remaining()
-        if remaining is not None:  # the deadline, even if grpc's own termination comes later
-            self.timer = threading.Timer(max(0.0, remaining), self.token.cancel)
-            self.timer.daemon = True
-            self.timer.start()
-        return self.token
+        if remaining is not None and remaining < 1e9:  # grpc gives ~1e19 s for "no deadline"
+            self.entry = DEADLINES.add(time.monotonic() + max(0.0, remaining), token)
+        return token
 
     def __exit__(self, *exc):
-        if self.timer is not None:
-            self.timer.cancel()
+        if self.entry is not None:
+            DEADLINES.discard(self.entry)
         return False
 
 

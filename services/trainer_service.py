@@ -252,6 +252,9 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
                     t.changed.wait(timeout=0.5)
             if not context.is_active():
                 return
+            if serving.expired(context):
+                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded while watching; the training "
+                              "goes on (watch it again)")
 
     def CancelTraining(self, request, context):
         t = self._get(request.operation_id, context)

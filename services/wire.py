@@ -11,6 +11,7 @@ importable (`wire.SimulationError`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import os
@@ -166,6 +167,7 @@ def costs_from_proto(m, where: str = "request") -> Union[str, tm.CostModel]:
     return cost_model_from_proto(m.cost_model)
 
 
+@functools.lru_cache(maxsize=None)
 def _engine_takes(name: str) -> bool:
     import trueasync
 
@@ -427,13 +429,16 @@ def simulate_response_from_proto(m: pb.SimulateResponse, samples=None, trace: bo
     def rows(name, dtype, width):
         return np.array([list(getattr(f, name)) for f in figs], dtype=dtype).reshape(n, width)
 
+    counts = [dict(f.counts) for f in figs]
+    energy = [dict(f.energy_breakdown_j) for f in figs]
+
     return SimResult(
         semantics=_SEMANTICS.get(m.semantics, "timestep"),
         preset=m.preset,
         energy_j=per_sample("energy_j", np.float64),
         latency_s=per_sample("latency_s", np.float64),
-        energy_breakdown_j={k: np.array([f.energy_breakdown_j[k] for f in figs], dtype=np.float64) for k in units},
-        counts={k: np.array([f.counts[k] for f in figs], dtype=np.uint64) for k in counts_keys},
+        energy_breakdown_j={k: np.array([e[k] for e in energy], dtype=np.float64) for k in units},
+        counts={k: np.array([c[k] for c in counts], dtype=np.uint64) for k in counts_keys},
         spikes_per_layer=rows("spikes_per_layer", np.uint64, len(m.layer_names)),
         output_spike_counts=rows("output_spike_counts", np.uint64, len(figs[0].output_spike_counts) if n else 0),
         core_utilisation=rows("core_utilisation", np.float64, len(figs[0].core_utilisation) if n else 0),
