@@ -19,6 +19,7 @@ from typing import Optional
 
 import grpc
 import numpy as np
+from google.protobuf.message import DecodeError
 
 import trueasync as ta
 from services import metrics, serving, wire
@@ -110,7 +111,11 @@ class NetworkCache:
             if network is not None:
                 self._entries.move_to_end(raw)
                 return network
-        network = wire.network_from_proto(pb.Network.FromString(raw))
+        try:
+            message = pb.Network.FromString(raw)
+        except DecodeError as exc:
+            raise ta.SimulationError(f"request.network is not a valid Network message: {exc}") from None
+        network = wire.network_from_proto(message)
         with self._lock:
             if raw not in self._entries and len(raw) <= self.max_bytes:
                 self._entries[raw] = network

@@ -514,10 +514,14 @@ def training_args_from_proto(m, defaults: dict) -> dict:
         if not 2 <= m.weight_bits <= 8:
             raise SimulationError(f"spec.weight_bits must be 2..8, got {m.weight_bits}")
         a["weight_bits"] = int(m.weight_bits)
-    for field, key in (("timesteps", "timesteps"), ("batch_size", "batch_size"), ("limit_samples", "limit"),
-                       ("downsample", "downsample"), ("threads", "threads")):
-        if getattr(m, field):
-            a[key] = int(getattr(m, field))
+    for field, key, most in (("timesteps", "timesteps", 4096), ("batch_size", "batch_size", 1 << 16),
+                             ("limit_samples", "limit", 1 << 31), ("downsample", "downsample", 64),
+                             ("threads", "threads", 1024)):
+        value = int(getattr(m, field))
+        if value > most:
+            raise SimulationError(f"spec.{field} must be at most {most}, got {value}")
+        if value:
+            a[key] = value
     if len(m.ops) or len(m.widths):
         if len(m.ops) != len(m.widths):
             raise SimulationError(f"spec.ops and spec.widths need the same number of blocks ({len(m.ops)} vs "
