@@ -130,9 +130,10 @@ class _Channel:
 
 
 def _network_key(n: tm.Network) -> bytes:
-    """A digest of everything in a network, so that a changed array is never served from the cache."""
+    """A digest of everything in a network, so that a changed array is never served from the cache
+    (the layers, frozen dataclasses of numbers, by their hash; every array by its bytes)."""
     h = hashlib.blake2b(digest_size=20)
-    h.update(repr((n.name, float(n.weight_scale), tuple(n.layers))).encode())
+    h.update(repr((n.name, float(n.weight_scale), hash(tuple(n.layers)))).encode())
     for p in n.projections:
         h.update(repr((type(p).__name__, p.pre, p.post, getattr(p, "stride", None), getattr(p, "padding", None)))
                  .encode())
@@ -140,7 +141,7 @@ def _network_key(n: tm.Network) -> bytes:
             a = getattr(p, name, None)
             if a is not None:
                 a = np.ascontiguousarray(a)
-                h.update(repr((name, a.dtype.str, a.shape)).encode())
+                h.update(f"{name}{a.dtype.str}{a.shape}".encode())
                 h.update(a.view(np.uint8).reshape(-1) if a.size else b"")
     return h.digest()
 

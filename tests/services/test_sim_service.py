@@ -87,6 +87,12 @@ def test_the_client_is_trueasync_simulate_with_trace_and_timeline(sim_server):
     assert client.area_and_static_power(arch, "async28") == ta.area_and_static_power(arch, "async28")
     assert [p.name for p in client.presets()] == ta.preset_names()
     assert client.presets()[0] == ta.load_preset(ta.preset_names()[0])
+    # the client and the server cache networks by content: a weight changed in place is seen
+    before = client.simulate(network, arch, inputs, **kw)
+    network.projections[-1].weights[0] += 3
+    after = client.simulate(network, arch, inputs, **kw)
+    assert_same(after, ta.simulate(network, arch, inputs, **kw))
+    assert after.output_spike_counts.sum() != before.output_spike_counts.sum()
 
 
 def test_an_evaluator_on_the_remote_backend_scores_like_in_process(sim_server):
