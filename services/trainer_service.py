@@ -1,11 +1,12 @@
 """TrainerService: `ancoef train` as a long-running operation (proto/ancoef/v1/trainer.proto).
 
 StartTraining validates the spec, queues the training and returns its operation at once; up to
---max-concurrent trainings run in background threads, --max-queued more wait (PENDING), beyond
-that RESOURCE_EXHAUSTED. A training runs `services.cmd_train.cmd_train` into WORK_DIR/<id>, so
-its outputs are those of the command line. WatchTraining streams its progress; CancelTraining
-stops it at the next training step. Evaluate and ExportNetwork read the finished training's
-checkpoint.
+--max-concurrent trainings run at once, --max-queued more wait (PENDING), beyond that
+RESOURCE_EXHAUSTED. A training runs `services.cmd_train.cmd_train` into WORK_DIR/<id> in a child
+process of its own (torch's seeds and threads are per process, so concurrent trainings stay
+deterministic), so its outputs are those of the command line. WatchTraining streams its progress;
+CancelTraining stops it at its next training step (or ends the process if no step comes within
+CANCEL_GRACE_S). Evaluate and ExportNetwork read the finished training's checkpoint.
 
 Operations live in this process: a restarted trainer service does not know the trainings of the
 previous one (their folders stay in the work dir). docs/services.md says so.
@@ -14,6 +15,10 @@ previous one (their folders stay in the work dir). docs/services.md says so.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import multiprocessing as mp
+import queue
 import sys
 import tempfile
 import threading
@@ -24,6 +29,7 @@ from collections import OrderedDict
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Optional
 
 import grpc
@@ -80,6 +86,7 @@ class Training:
         self.progress = pb.TrainingProgress(phase="pending")
         self.metrics: Optional[dict] = None
         self.cancel = threading.Event()
+        self.cancel_reason = ""
         self.changed = threading.Condition()
         self.version = 0
         phases = [("supernet", args["search_epochs"]), ("train", args["epochs"]), ("qat", args["qat_epochs"])]
@@ -109,9 +116,7 @@ class Training:
             self.changed.notify_all()
 
     def on_step(self, r) -> None:
-        """trainer.train's StepReport callback: progress, gauges, and the cancellation point."""
-        if self.cancel.is_set():
-            raise TrainingCancelled("cancelled by CancelTraining")
+        """Progress and gauges from one of trainer.train's StepReports."""
         now = time.perf_counter()
         with self.changed:
             p = pb.TrainingProgress()
@@ -168,24 +173,23 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
         return t
 
     def _run(self, t: Training) -> None:
-        from services import cmd_train
-
         if t.cancel.is_set():
             return
         self.running.inc()
         t.update(state=op_pb.OPERATION_STATE_RUNNING, started=time.time())
         try:
-            cmd_train.cmd_train(argparse.Namespace(**t.args), on_step=t.on_step)
-            import json
-
-            m = json.loads((t.out() / "metrics.json").read_text())
-            metrics.training_accuracy.labels(operation=t.id, split="val").set(m["fixed_point_val_accuracy"])
-            with t.changed:
-                t.progress.val_accuracy_ratio = m["fixed_point_val_accuracy"]
-                t.progress.phase, t.progress.eta_s = "done", 0.0
-            t.update(state=op_pb.OPERATION_STATE_SUCCEEDED, metrics=m, finished=time.time())
-        except TrainingCancelled as exc:
-            t.update(state=op_pb.OPERATION_STATE_CANCELLED, error=str(exc), finished=time.time())
+            state, detail = _supervise(t)
+            if state == "succeeded":
+                m = json.loads((t.out() / "metrics.json").read_text())
+                metrics.training_accuracy.labels(operation=t.id, split="val").set(m["fixed_point_val_accuracy"])
+                with t.changed:
+                    t.progress.val_accuracy_ratio = m["fixed_point_val_accuracy"]
+                    t.progress.phase, t.progress.eta_s = "done", 0.0
+                t.update(state=op_pb.OPERATION_STATE_SUCCEEDED, metrics=m, finished=time.time())
+            elif state == "cancelled":
+                t.update(state=op_pb.OPERATION_STATE_CANCELLED, error=t.cancel_reason or detail, finished=time.time())
+            else:
+                t.update(state=op_pb.OPERATION_STATE_FAILED, error=detail, finished=time.time())
         except Exception as exc:  # noqa: BLE001 - the operation records why it failed
             traceback.print_exc(file=sys.stderr)
             t.update(state=op_pb.OPERATION_STATE_FAILED, error=f"{type(exc).__name__}: {exc}", finished=time.time())
@@ -210,6 +214,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
                 self._cancel(t, "cancelled: the trainer service stopped")
 
     def _cancel(self, t: Training, why: str) -> None:
+        t.cancel_reason = t.cancel_reason or why
         t.cancel.set()
         with t.changed:
             pending = t.state == op_pb.OPERATION_STATE_PENDING
@@ -296,6 +301,63 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
                               f"the export would be {response.ByteSize()} bytes, over this server's limit of "
                               f"{self.settings.max_message_bytes}: ask for fewer samples (limit_samples)")
             return response
+
+
+CANCEL_GRACE_S = 10.0  # a training that reaches no step within this after a cancel is stopped outright
+
+
+def _train_in_child(args: dict, events, cancel) -> None:
+    """`ancoef train` in a process of its own: torch's global RNG and thread settings belong to a
+    process, so trainings that run at once stay deterministic, and a cancel can end one outright."""
+    from services import cmd_train
+
+    def on_step(report) -> None:
+        if cancel.is_set():
+            raise TrainingCancelled("cancelled by CancelTraining")
+        events.put(("step", dataclasses.asdict(report)))
+
+    try:
+        cmd_train.cmd_train(argparse.Namespace(**args), on_step=on_step)
+        events.put(("succeeded", ""))
+    except TrainingCancelled as exc:
+        events.put(("cancelled", str(exc)))
+    except Exception as exc:  # noqa: BLE001 - reported as the operation's error
+        traceback.print_exc(file=sys.stderr)
+        events.put(("failed", f"{type(exc).__name__}: {exc}"))
+
+
+def _supervise(t: Training) -> tuple[str, str]:
+    """Run `t` in a child process, passing its steps to `t.on_step`; (final state, detail)."""
+    ctx = mp.get_context("spawn")
+    events, cancel = ctx.Queue(), ctx.Event()
+    child = ctx.Process(target=_train_in_child, args=(t.args, events, cancel), name=t.id, daemon=True)
+    child.start()
+    cancelled_at = None
+    try:
+        while True:
+            if t.cancel.is_set() and cancelled_at is None:
+                cancel.set()
+                cancelled_at = time.monotonic()
+            try:
+                kind, payload = events.get(timeout=0.2)
+            except queue.Empty:
+                if cancelled_at is not None and time.monotonic() - cancelled_at > CANCEL_GRACE_S:
+                    child.terminate()
+                    return "cancelled", "cancelled: the training process was stopped"
+                if not child.is_alive():
+                    try:
+                        kind, payload = events.get(timeout=1.0)  # what it said last, if anything
+                    except queue.Empty:
+                        return "failed", f"the training process exited with status {child.exitcode}"
+                else:
+                    continue
+            if kind != "step":
+                return kind, payload
+            t.on_step(SimpleNamespace(**payload))
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
 
 
 def _remove(gauge, *labels) -> None:

@@ -3,9 +3,10 @@
 Bad messages raise `trueasync.SimulationError` naming the field (e.g.
 `network.layers[2].kind is not set`), which a gRPC server maps to INVALID_ARGUMENT.
 
-Only the pure-Python parts of `trueasync` (model, result) are needed to build and read messages,
-so a client converts without the compiled engine; the error type is the engine's when it is
-importable (`wire.SimulationError`).
+Building and reading messages needs only the pure-Python parts of `trueasync` (model, result);
+the error type is the engine's `SimulationError` when the engine is importable and an equivalent
+ValueError otherwise (`wire.SimulationError`), so a client can run without the compiled engine
+once `trueasync` imports it lazily.
 """
 
 from __future__ import annotations
