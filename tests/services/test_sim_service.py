@@ -291,17 +291,59 @@ def test_serve_agent_says_it_is_not_available_yet():
     assert "agent service is not available yet" in r.stderr and "issue 8" in r.stderr
 
 
-def test_ancoef_simulate_with_sim_endpoint_prints_the_in_process_figures(sim_server, tmp_path):
+def test_ancoef_simulate_with_sim_endpoint_prints_the_in_process_figures(sim_server, tmp_path, capsys):
+    import json
+
+    from services import cli
+
     def run(*extra):
         out = tmp_path / f"r{len(extra)}.json"
-        r = subprocess.run([sys.executable, "-m", "services.cli", "simulate", "--workload", "builtin:conv",
-                            "--samples", "2", "--threads", "1", "--json", str(out), *extra], cwd=ROOT,
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr
-        import json
-
+        assert cli.main(["simulate", "--workload", "builtin:conv", "--samples", "2", "--threads", "1", "--json",
+                         str(out), *extra]) == 0
         report = json.loads(out.read_text())["trueasync"]
         report.pop("wall_s")
-        return report
+        return report, capsys.readouterr().out.split("wall time")[0]
 
     assert run("--sim-endpoint", sim_server.endpoint) == run()
+
+
+def test_ray_tasks_simulate_on_the_service_like_in_process(sim_server):
+    """The evaluator's Ray batches pickle the client's simulate into tasks; each opens its channel."""
+    ray = pytest.importorskip("ray")
+    from agent.evaluator import Evaluator
+    from agent.space import HardwareSpace
+
+    if not ray.is_initialized():  # shared with the other tests of the session, as tests/agent do
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    wl = generate_mlp((40, 30, 10), timesteps=8, rate=0.3, samples=2, mesh=(2, 2), seed=5)
+    space = HardwareSpace()
+    actions = [space.sample(np.random.default_rng(10 + s)) for s in range(4)]
+    remote = Evaluator(wl, space, preset="async28", threads=1, use_ray=True,
+                       **SimulatorClient(sim_server.endpoint).evaluator_keywords())
+    local = Evaluator(wl, space, preset="async28", threads=1, use_ray=False)
+    got, want = remote.evaluate_batch(actions), local.evaluate_batch(actions)
+    assert remote.n_simulated == local.n_simulated >= 2
+    assert [(r.fits, r.energy_j, r.latency_s, r.area_mm2) for r in got] == \
+        [(r.fits, r.energy_j, r.latency_s, r.area_mm2) for r in want]
+
+
+@pytest.mark.parametrize("algo", ["random", "nsga2"])
+def test_ancoef_search_with_sim_endpoint_archives_the_in_process_designs(algo, sim_server, tmp_path):
+    import json
+
+    from services import cli
+    from trueasync.workload import save_workload
+
+    prefix = tmp_path / "workload"
+    save_workload(generate_mlp((40, 30, 10), timesteps=8, rate=0.3, samples=2, mesh=(2, 2), seed=6), prefix)
+
+    def run(*extra):
+        out = tmp_path / f"{algo}{len(extra)}"
+        assert cli.main(["search", "--workload", str(prefix), "--algo", algo, "--budget", "8", "--seed", "2",
+                         "--threads", "1", "--out", str(out), "--no-progress", "--mesh-width", "1:4",
+                         "--mesh-height", "1:4", *extra]) == 0
+        designs = json.loads((out / "archive.json").read_text())["designs"]
+        return [{k: v for k, v in d.items() if k not in ("sim_wall_s", "t_s")} for d in designs]
+
+    remote = run("--sim-endpoint", sim_server.endpoint)
+    assert remote == run() and sum(d["fits"] for d in remote) == 8
