@@ -3,13 +3,16 @@
     python benchmarks/grpc_load.py                       # 1 and 4 clients, tiny and reference workloads
     python benchmarks/grpc_load.py --clients 1 --quick   # a quick look
 
-For each workload and client count, the same number of requests is made twice in one run: by
-CLIENTS processes calling `trueasync.simulate` in-process, and by CLIENTS processes calling
+For each workload and client count, the same number of requests is made twice in one run (in
+alternating rounds, so that both see the same machine noise): by CLIENTS processes calling
+`trueasync.simulate` in-process, and by CLIENTS processes calling
 `services.client.SimulatorClient.simulate` on an `ancoef serve sim --max-concurrent CLIENTS`
 started by this script on 127.0.0.1 (port 0). Every call uses one engine thread. Per call the
 latency is timed around the whole call (request building and result conversion included).
-Reported: throughput, p50 and p99 latency, errors (must be 0), and the overhead of gRPC over the
-in-process call: p50 difference in ms and in % of the in-process p50. Targets: at most 1 ms added
+Reported: throughput (clients / mean latency), p50 and p99 latency, engine wall time, CPU time
+per call (the clients' plus, for gRPC, the server's share: what a loaded machine disturbs least),
+errors (must be 0), and the overhead of gRPC over the in-process call: p50 difference in ms and in
+% of the in-process p50, and the CPU time added per call. Targets: at most 1 ms added
 per call on the tiny workload and at most 5 % on the reference workload (shared/workloads).
 Writes benchmarks/results/grpc_load.json.
 """
@@ -62,7 +65,10 @@ def worker(args) -> dict:
 
         simulate = SimulatorClient(endpoint).simulate
     errors, latencies, engine = 0, [], []
+    cpu0 = time.process_time()
     for i in range(warmup + n):
+        if i == warmup:
+            cpu0 = time.process_time()
         t0 = time.perf_counter()
         try:
             r = simulate(network, arch, inputs, threads=1, **kw)
@@ -72,22 +78,36 @@ def worker(args) -> dict:
         if i >= warmup:
             latencies.append(time.perf_counter() - t0)
             engine.append(r.wall_s)
-    return {"latencies_s": latencies, "engine_s": engine, "errors": errors}
+    return {"latencies_s": latencies, "engine_s": engine, "errors": errors, "cpu_s": time.process_time() - cpu0}
 
 
-def run_clients(case: str, endpoint, clients: int, requests: int, warmup: int) -> dict:
+def run_clients(case: str, endpoint, clients: int, requests: int, warmup: int) -> list[dict]:
     per = [requests // clients + (1 if i < requests % clients else 0) for i in range(clients)]
     ctx = mp.get_context("spawn")
     with ctx.Pool(clients) as pool:
-        t0 = time.perf_counter()
-        parts = pool.map(worker, [(case, endpoint, n, warmup) for n in per])
-        wall = time.perf_counter() - t0
+        return pool.map(worker, [(case, endpoint, n, warmup) for n in per])
+
+
+def server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def figures(parts: list[dict], clients: int, server_cpu: float = 0.0, warmup_calls: int = 0) -> dict:
+    """Latency figures, and CPU seconds per call: the clients' own, plus the server's share (its CPU
+    over the timed and warm-up calls it served). CPU time is what the machine's load disturbs least."""
     lat = np.concatenate([p["latencies_s"] for p in parts]) if parts else np.zeros(0)
+    calls = max(1, lat.size)
+    client_cpu = sum(p["cpu_s"] for p in parts) / calls
+    served_cpu = server_cpu / max(1, lat.size + warmup_calls)
     eng = np.concatenate([p["engine_s"] for p in parts]) if parts else np.zeros(0)
     return {"requests": int(lat.size), "errors": int(sum(p["errors"] for p in parts)),
             "throughput_per_s": float(lat.size / sum(lat) * clients) if lat.size else 0.0,
             "p50_ms": float(np.percentile(lat, 50) * 1e3), "p99_ms": float(np.percentile(lat, 99) * 1e3),
-            "engine_p50_ms": float(np.percentile(eng, 50) * 1e3), "pool_wall_s": wall}
+            "engine_p50_ms": float(np.percentile(eng, 50) * 1e3),
+            "cpu_ms_per_call": 1e3 * (client_cpu + served_cpu), "client_cpu_ms_per_call": 1e3 * client_cpu,
+            "server_cpu_ms_per_call": 1e3 * served_cpu}
 
 
 def start_server(clients: int) -> tuple[subprocess.Popen, str]:
@@ -108,7 +128,9 @@ def main(argv=None) -> int:
     p.add_argument("--clients", type=int, nargs="+", default=[1, 4], help="client processes (default 1 4)")
     p.add_argument("--requests", type=int, default=400, help="tiny workload requests per row (default 400)")
     p.add_argument("--reference-requests", type=int, default=60, help="reference requests per row (default 60)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed calls per client first (default 5)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed calls per client and round first (default 5)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="in-process and gRPC runs alternate this many times, the requests split among them (default 3)")
     p.add_argument("--quick", action="store_true", help="a tenth of the requests")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "grpc_load.json")
     args = p.parse_args(argv)
@@ -125,11 +147,18 @@ def main(argv=None) -> int:
         server, endpoint = start_server(clients)
         try:
             for case, n in cases.items():
-                local = run_clients(case, None, clients, n, args.warmup)
-                remote = run_clients(case, endpoint, clients, n, args.warmup)
+                local, remote, cpu = [], [], 0.0
+                for _ in range(args.rounds):  # alternate, so that both modes see the same machine noise
+                    local += run_clients(case, None, clients, max(clients, n // args.rounds), args.warmup)
+                    before = server_cpu_s(server.pid)
+                    remote += run_clients(case, endpoint, clients, max(clients, n // args.rounds), args.warmup)
+                    cpu += server_cpu_s(server.pid) - before
+                local = figures(local, clients)
+                remote = figures(remote, clients, cpu, args.rounds * clients * args.warmup)
                 added_ms = remote["p50_ms"] - local["p50_ms"]
                 rows.append({"workload": case, "clients": clients, "in_process": local, "grpc": remote,
-                             "overhead_p50_ms": added_ms, "overhead_p50_pct": 100 * added_ms / local["p50_ms"]})
+                             "overhead_p50_ms": added_ms, "overhead_p50_pct": 100 * added_ms / local["p50_ms"],
+                             "overhead_cpu_ms": remote["cpu_ms_per_call"] - local["cpu_ms_per_call"]})
         finally:
             server.terminate()
             server.wait(30)
@@ -156,16 +185,18 @@ def main(argv=None) -> int:
 
 def table(rows) -> str:
     head = (f"{'workload':<10} {'clients':>7} {'mode':<10} {'requests':>8} {'calls/s':>9} {'p50 ms':>9} "
-            f"{'p99 ms':>9} {'engine p50':>10} {'errors':>6} {'added p50':>10} {'added %':>8}")
+            f"{'p99 ms':>9} {'engine p50':>10} {'CPU/call':>10} {'errors':>6} {'added p50':>10} {'added %':>8} "
+            f"{'added CPU':>10}")
     lines = ["gRPC load on the simulator service vs the in-process call (1 engine thread per call)", head,
              "-" * len(head)]
     for r in rows:
         for mode in ("in_process", "grpc"):
             f = r[mode]
-            extra = f"{r['overhead_p50_ms']:>+9.3f}ms {r['overhead_p50_pct']:>+7.2f}%" if mode == "grpc" else ""
+            extra = (f"{r['overhead_p50_ms']:>+9.3f}ms {r['overhead_p50_pct']:>+7.2f}% {r['overhead_cpu_ms']:>+8.3f}ms"
+                     if mode == "grpc" else "")
             lines.append(f"{r['workload']:<10} {r['clients']:>7} {mode.replace('_', '-'):<10} {f['requests']:>8} "
                          f"{f['throughput_per_s']:>9.1f} {f['p50_ms']:>9.3f} {f['p99_ms']:>9.3f} "
-                         f"{f['engine_p50_ms']:>8.3f}ms {f['errors']:>6} {extra}")
+                         f"{f['engine_p50_ms']:>8.3f}ms {f['cpu_ms_per_call']:>8.3f}ms {f['errors']:>6} {extra}")
     return "\n".join(lines)
 
 

@@ -125,11 +125,22 @@ def _grpc_type(handler: grpc.RpcMethodHandler) -> str:
 class MetricsInterceptor(grpc.ServerInterceptor):
     """Counts every RPC (started, handled by code, duration, messages sent)."""
 
+    def __init__(self):
+        self._wrapped = {}  # method -> (its handler, the counting handler), built once per RPC
+
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        _, service, method = handler_call_details.method.split("/")
+        method = handler_call_details.method
+        known = self._wrapped.get(method)
+        if known is None or known[0] is not handler:
+            known = self._wrapped[method] = (handler, self._wrap(method, handler))
+        return known[1]
+
+    @staticmethod
+    def _wrap(full_method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        _, service, method = full_method.split("/")
         labels = (_grpc_type(handler), service, method)
         kw = {"request_deserializer": handler.request_deserializer,
               "response_serializer": handler.response_serializer}
@@ -142,37 +153,54 @@ class MetricsInterceptor(grpc.ServerInterceptor):
         return grpc.stream_stream_rpc_method_handler(_streaming(handler.stream_stream, labels), **kw)
 
 
-def _finish(labels, context, start: float, failed: bool) -> None:
-    code = context.code() if hasattr(context, "code") else None
-    if code is None and failed:
-        code = grpc.StatusCode.UNKNOWN
-    grpc_handled.labels(*labels, code_name(code)).inc()
-    grpc_handling_seconds.labels(*labels).observe(time.perf_counter() - start)
+class _Series:
+    """The label children of one RPC, looked up once (a lookup costs more than an increment)."""
+
+    def __init__(self, labels):
+        self.labels = labels
+        self.started = grpc_started.labels(*labels)
+        self.sent = grpc_msg_sent.labels(*labels)
+        self.seconds = grpc_handling_seconds.labels(*labels)
+        self.handled = {}
+
+    def finish(self, context, start: float, failed: bool) -> None:
+        code = context.code() if hasattr(context, "code") else None
+        if code is None and failed:
+            code = grpc.StatusCode.UNKNOWN
+        name = code_name(code)
+        handled = self.handled.get(name)
+        if handled is None:
+            handled = self.handled[name] = grpc_handled.labels(*self.labels, name)
+        handled.inc()
+        self.seconds.observe(time.perf_counter() - start)
 
 
 def _unary(behaviour, labels):
+    series = _Series(labels)
+
     def wrapped(request, context):
-        grpc_started.labels(*labels).inc()
+        series.started.inc()
         start, failed = time.perf_counter(), True
         try:
             response = behaviour(request, context)
             failed = False
-            grpc_msg_sent.labels(*labels).inc()
+            series.sent.inc()
             return response
         finally:
-            _finish(labels, context, start, failed)
+            series.finish(context, start, failed)
 
     return wrapped
 
 
 def _streaming(behaviour, labels):
+    series = _Series(labels)
+
     def wrapped(request, context):
-        grpc_started.labels(*labels).inc()
+        series.started.inc()
         start, failed = time.perf_counter(), True
-        sent = grpc_msg_sent.labels(*labels)
         try:
             for message in behaviour(request, context):
-                sent.inc()
+                series.sent.inc()
                 yield message
             failed = False
         except GeneratorExit:  # the client went away: grpc closed the stream
@@ -181,6 +209,6 @@ def _streaming(behaviour, labels):
                 context.set_code(grpc.StatusCode.CANCELLED)
             raise
         finally:
-            _finish(labels, context, start, failed)
+            series.finish(context, start, failed)
 
     return wrapped

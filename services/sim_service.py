@@ -340,11 +340,10 @@ def _record(result: ta.SimResult, kwargs: dict) -> None:
 def _record_many(results: list, kwargs: dict, wall_s: float) -> None:
     metrics.simulations.labels(preset=_preset_label(kwargs["preset"]), semantics=kwargs["semantics"],
                                schedule=kwargs.get("schedule", "asynchronous")).inc()
-    samples = sum(r.n_samples for r in results)
     ops = sum(int(r.counts["synaptic_ops"].sum()) for r in results)
-    metrics.simulated_samples.inc(samples)
+    metrics.simulated_samples.inc(sum(r.n_samples for r in results))
     metrics.simulated_synaptic_ops.inc(ops)
-    metrics.simulated_chip_seconds.inc(float(sum(float(r.latency_s.sum()) for r in results)))
+    metrics.simulated_chip_seconds.inc(sum(float(r.latency_s.sum()) for r in results))
     metrics.simulation_wall_seconds.observe(wall_s)
     if wall_s > 0:
         metrics.engine_synaptic_ops_per_second.set(ops / wall_s)
