@@ -275,6 +275,7 @@ class _Deadlines:
 
     def __init__(self):
         self._heap: list = []
+        self._dropped = 0  # entries of calls that ended first, still in the heap
         self._cv = threading.Condition()
         self._thread = None
 
@@ -288,9 +289,16 @@ class _Deadlines:
             self._cv.notify()
         return entry
 
-    @staticmethod
-    def discard(entry: list) -> None:
-        entry[2] = None  # the call ended first; the thread drops the entry when it comes up
+    def discard(self, entry: list) -> None:
+        with self._cv:
+            if entry[2] is None:
+                return
+            entry[2] = None  # the call ended first; the entry goes when it comes up, or now:
+            self._dropped += 1
+            if self._dropped > 1024 and 2 * self._dropped > len(self._heap):  # long deadlines pile up
+                self._heap = [e for e in self._heap if e[2] is not None]
+                heapq.heapify(self._heap)
+                self._dropped = 0
 
     def _run(self) -> None:
         with self._cv:
@@ -300,6 +308,8 @@ class _Deadlines:
                     _, _, token = heapq.heappop(self._heap)
                     if token is not None:
                         token.cancel()
+                    else:
+                        self._dropped -= 1
                 self._cv.wait(timeout=self._heap[0][0] - now if self._heap else None)
 
 
