@@ -195,10 +195,11 @@ def test_requests_over_a_documented_limit_get_resource_exhausted(stub):
 
 
 def _slow_request(seconds: float, threads: int = 1) -> pb.SimulateRequest:
-    """A request of about `seconds` of engine time on this machine (measured on a small slice)."""
-    wl = generate_mlp((784, 256, 10), timesteps=50, rate=0.15, samples=1, mesh=(2, 2), seed=3)
+    """A request of about `seconds` of engine time on this machine (measured on one sample): much
+    work per input spike, so that the request stays small."""
+    wl = generate_mlp((64, 1024, 512, 10), timesteps=200, rate=0.3, samples=1, mesh=(2, 2), seed=3)
     arch = ta.Architecture(mesh_width=2, mesh_height=2, neurons_per_core=1024)
-    one = min(ta.simulate(wl.network, arch, wl.inputs, threads=1).wall_s for _ in range(3))
+    one = min(ta.simulate(wl.network, arch, wl.inputs, threads=1).wall_s for _ in range(2))
     n = max(1, min(4000, int(seconds / max(one, 1e-4))))
     inputs = np.repeat(wl.inputs, n, axis=0)
     return wire.simulate_request_to_proto(wl.network, arch, inputs, preset="loihi", threads=threads)
