@@ -216,10 +216,10 @@ class Evaluator:
         self.threads = threads
         self.simulate_fn = simulate or _default_simulate
         self.map_fn = map_network if map_network is not None else _default_map
-        self.area_fn = area  # like trueasync.area_and_static_power (a remote simulator's)
         self.budget = budget
         self.use_ray = use_ray
         self.name = name or getattr(self.network, "name", "workload")
+        self.area_fn = area  # (arch, preset) -> mm^2 without simulating, for a custom `simulate`
         self.needs = WorkloadNeeds.of(self.network)
         self.cache: dict[tuple, Evaluation] = {}
         self.archive = ParetoArchive()
@@ -287,9 +287,10 @@ class Evaluator:
         return spl / np.maximum(1.0, sizes * steps)
 
     def area_mm2(self, arch: Architecture) -> Optional[float]:
-        """The design's area without simulating (None when a custom simulator gives no `area`)."""
+        """The design's area without simulating (None when a custom simulator is in use and no
+        `area` function was given)."""
         if self.area_fn is not None:
-            return float(self.area_fn(arch, self.preset)[0])
+            return float(self.area_fn(arch, self.preset))
         if self.simulate_fn is not _default_simulate:
             return None
         from trueasync.api import area_and_static_power

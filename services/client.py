@@ -5,8 +5,9 @@
     result = sim.simulate(network, arch, inputs, semantics="timestep", preset="async28")  # a trueasync.SimResult
 
 `SimulatorClient.simulate` has the signature and result type of `trueasync.simulate`, and
-`map_network` / `area_and_static_power` those of trueasync's, so a client stands in for the
-in-process engine (`agent.evaluator.Evaluator(simulate=sim.simulate)`). A client is picklable (a
+`map_network` / `area_and_static_power` those of trueasync's (`area_mm2` the area alone), so a
+client stands in for the in-process engine (`agent.evaluator.Evaluator(simulate=sim.simulate)`,
+or `Evaluator(..., **sim.evaluator_keywords())` for every engine call). A client is picklable (a
 Ray task gets its endpoint and opens its own channel). Errors: bad input raises
 `trueasync.SimulationError` (a ValueError) with the server's message, a passed deadline
 `TimeoutError`, a cancelled call `trueasync.SimulationCancelled` where the engine has it, any other
@@ -243,10 +244,13 @@ class SimulatorClient(_Channel):
         r = self._call(self._stub.ComputeArea, request)
         return r.area_mm2, r.static_power_w
 
+    def area_mm2(self, arch: tm.Architecture, preset: Union[str, tm.CostModel] = "loihi") -> float:
+        return self.area_and_static_power(arch, preset)[0]
+
     def evaluator_keywords(self) -> dict:
         """`agent.evaluator.Evaluator` keywords that put every engine call (simulation, mapping,
         area) on this server, so that a search gives what it gives in-process."""
-        return {"simulate": self.simulate, "map_network": self.map_network, "area": self.area_and_static_power}
+        return {"simulate": self.simulate, "map_network": self.map_network, "area": self.area_mm2}
 
     def presets(self) -> list[tm.CostModel]:
         self.channel()
