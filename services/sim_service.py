@@ -213,6 +213,9 @@ class SimulatorServicer:
         """One sample per engine call, `threads` samples at once, each sent as it finishes."""
         with _errors(context), self.admission.slot(context), _engine_cancel(context) as token:
             inputs, workers = kwargs["inputs"], kwargs["threads"]
+            if len(inputs) == 0:  # no sample to stream: the engine says what is wrong
+                _simulate(kwargs, token)
+                raise ta.SimulationError("input.samples must be at least 1")
             one = {**kwargs, "threads": 1}
             t0 = time.perf_counter()
             pool = futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(inputs))))

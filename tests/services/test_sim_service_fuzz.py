@@ -44,6 +44,15 @@ class Context:
         return True
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
 def _mutate(msg, rng: random.Random) -> None:
     fields = msg.DESCRIPTOR.fields
     if not fields:
@@ -99,11 +108,15 @@ def test_random_bad_requests_never_get_internal(seed):
         if rng.random() < 0.1:  # and plain bad bytes
             raw = raw[: rng.randrange(len(raw) + 1)] + bytes(rng.randrange(256) for _ in range(rng.randrange(4)))
         context = Context()
+        stream = rng.random() < 0.3  # SimulateStream takes the same request inside its own
         try:
-            servicer.Simulate(raw, context)
+            if stream:
+                list(servicer.SimulateStream(b"\x0a" + _varint(len(raw)) + raw, context))
+            else:
+                servicer.Simulate(raw, context)
             code = "OK"
         except Aborted:
             code = context.status.name
-        assert code in ("OK", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"), (code, context.details)
+        assert code in ("OK", "INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"), (code, stream, context.details)
         seen[code] = seen.get(code, 0) + 1
     assert seen.get("INVALID_ARGUMENT", 0) > 10  # the mutations do break requests
