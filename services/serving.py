@@ -185,7 +185,8 @@ def run(service: Service, s: ServerSettings, ready: Callable[[str], None] = prin
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = list(service.full_names) + [health.SERVICE_NAME, reflection.SERVICE_NAME]
     reflection.enable_server_reflection(names, server)
-    address = f"{s.host}:{s.port}"
+    host = f"[{s.host}]" if ":" in s.host and not s.host.startswith("[") else s.host  # IPv6 literals
+    address = f"{host}:{s.port}"
     if s.tls_cert is not None:
         port = server.add_secure_port(address, _credentials(s))
     else:
@@ -199,7 +200,6 @@ def run(service: Service, s: ServerSettings, ready: Callable[[str], None] = prin
     server.start()
     for name in [""] + list(service.full_names):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    host = f"[{s.host}]" if ":" in s.host else s.host
     ready(f"{service.command}: listening on {host}:{port} "
           f"({'mutual TLS' if s.tls_client_ca else 'TLS' if s.tls_cert else 'plaintext'}); metrics "
           + (f"on http://{host}:{metrics_port}/metrics" if metrics_port is not None else "off")
