@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "services.cmd_train",
     "services.cmd_search",
     "services.cmd_explore",
+    "services.cmd_serve",
 )
 
 

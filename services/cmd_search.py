@@ -48,6 +48,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, help="RL warm-start policy (default: the shipped one)")
     p.add_argument("--no-warm-start", action="store_true", help="RL from scratch")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--sim-endpoint", metavar="HOST:PORT",
+                   help="simulate on a SimulatorService (`ancoef serve sim`) instead of in-process")
     g = p.add_argument_group("search ranges", "lo:hi (on the parameter's grid) or a comma list")
     for name in PARAM_NAMES:
         d = DEFAULT_CHOICES[name]
@@ -89,7 +91,7 @@ def run(args) -> int:
     wl = workloads.load_search_workload(args.workload, args.network, args.samples, args.timesteps)
     ev = Evaluator(wl, space, targets=targets, preset=args.preset or workloads.default_preset(),
                    semantics=args.semantics, threads=args.threads, budget=args.budget,
-                   name=getattr(wl.network, "name", "workload"))
+                   name=getattr(wl.network, "name", "workload"), **remote_backend(args))
     # a design space in which nothing can hold the network is a bad setting: say so before searching
     masks = space.action_mask(ev.needs)
     empty = [p.name for p, m in zip(space.params, masks) if not m.any()]
@@ -159,6 +161,14 @@ def run(args) -> int:
                   f" -- misses: {'; '.join(r['violations'])}", file=sys.stderr)
         return 1
     return 0
+
+
+def remote_backend(args) -> dict:
+    if not getattr(args, "sim_endpoint", None):
+        return {}
+    from services.client import SimulatorClient
+
+    return SimulatorClient(args.sim_endpoint).evaluator_keywords()
 
 
 def _default(o):

@@ -49,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="write a PNG: energy per unit kind, and dynamic energy and utilisation of every core on the mesh",
     )
+    p.add_argument("--sim-endpoint", metavar="HOST:PORT",
+                   help="simulate on a SimulatorService (`ancoef serve sim`) instead of in-process")
     p.add_argument("--sanafe", action="store_true", help="also run SANA-FE on the same input and compare")
     p.add_argument("--export-sanafe", metavar="DIR", help="write SANA-FE arch/network files of the workload")
     p.set_defaults(func=run)
@@ -90,7 +92,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--samples must be at least 1, got {args.samples}")
         inputs = inputs[: args.samples]
     preset = args.preset if args.preset is not None else wl.costs
-    result = ta.simulate(
+    simulate = ta.simulate
+    if args.sim_endpoint:
+        from services.client import SimulatorClient
+
+        simulate = SimulatorClient(args.sim_endpoint).simulate
+    result = simulate(
         wl.network, wl.arch, inputs, semantics=semantics, preset=preset, core_of=wl.core_of, threads=args.threads
     )
     print(summary(name, result))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from services.options import nonneg_float, positive_float, positive_int
@@ -116,8 +117,8 @@ def _load(dataset, root, split, timesteps, limit=None, downsample=1):
     return load_frames(dataset, root, split, timesteps, limit=limit, downsample=downsample)
 
 
-def cmd_train(args) -> int:
-    import numpy as np
+def cmd_train(args, on_step=None) -> int:
+    """`on_step`: a `trainer.train.StepReport` callback (the trainer service watches with it)."""
     import torch
 
     from trainer import fixedpoint
@@ -139,7 +140,8 @@ def cmd_train(args) -> int:
                           space=space, config=cfg, search_epochs=args.search_epochs,
                           epochs=args.epochs, qat_epochs=args.qat_epochs, bits=args.weight_bits,
                           batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                          threads=args.threads, budget_s=args.budget_s, progress=progress)
+                          threads=args.threads, budget_s=args.budget_s, progress=progress,
+                          on_step=on_step)
     network, meta = export_network(result.folded, args.weight_bits, name=f"{train.name}-snn")
     inputs = export_inputs(val.frames, cfg.timesteps)
     fp = fixedpoint.run(network, inputs, progress=progress)
@@ -186,40 +188,71 @@ def load_checkpoint(folder):
     return ck, FoldedSNN.from_state(ck["folded"])
 
 
-def cmd_evaluate(args) -> int:
+@dataclass
+class SplitExport:
+    """A trained checkpoint's network with a split's input spikes (what `evaluate` checks)."""
+
+    network: object  # trueasync.Network
+    meta: dict
+    inputs: object  # bool [sample, step, input neuron]
+    labels: object  # int64 [sample]
+    frames: object  # the split's frames [N, T, C, H, W]
+    folded: object  # trainer.folded.FoldedSNN
+    bits: int
+    dataset: str
+
+
+def export_split(checkpoint, dataset=None, data_root=None, split="test", limit=None) -> SplitExport:
     import numpy as np
-    import torch
 
-    from trainer import fixedpoint
-    from trainer.export import default_architecture, export_inputs, export_network
-    from trainer.train import folded_accuracy
+    from trainer.export import export_inputs, export_network
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    ck, folded = load_checkpoint(args.checkpoint)
+    ck, folded = load_checkpoint(checkpoint)
     bits = int(ck["bits"])
-    dataset = args.dataset or ck["dataset"]
-    root = args.data_root if args.data_root is not None else ck.get("data_root")
-    fs = _load(dataset, root, args.split, folded.timesteps, args.limit, ck.get("downsample", 1))
+    dataset = dataset or ck["dataset"]
+    root = data_root if data_root is not None else ck.get("data_root")
+    fs = _load(dataset, root, split, folded.timesteps, limit, ck.get("downsample", 1))
     if tuple(fs.frames.shape[2:]) != tuple(folded.in_shape):
         raise ValueError(f"dataset {dataset} frames have shape {tuple(fs.frames.shape[2:])} "
                          f"(C,H,W) but the network expects {tuple(folded.in_shape)}")
     network, meta = export_network(folded, bits, name=f"{fs.name}-snn")
     inputs = export_inputs(fs.frames, folded.timesteps)
-    labels = np.asarray(fs.labels)
+    return SplitExport(network, meta, inputs, np.asarray(fs.labels), fs.frames, folded, bits, fs.name)
+
+
+def evaluate_split(ex: SplitExport, split: str, progress: bool = False) -> tuple[dict, object]:
+    """Fixed-point and quantised-model accuracy of an export; (figures, fixed-point result)."""
+    import numpy as np
+
+    from trainer import fixedpoint
+    from trainer.train import folded_accuracy
+
     t0 = time.perf_counter()
-    fp = fixedpoint.run(network, inputs, progress=not args.no_progress)
+    fp = fixedpoint.run(ex.network, ex.inputs, progress=progress)
     fp_s = time.perf_counter() - t0
-    qacc, qcounts = folded_accuracy(folded, fs.frames, labels, bits)
-    res = {
-        "dataset": fs.name, "split": args.split, "samples": int(len(labels)), "bits": bits,
-        "timesteps": folded.timesteps,
-        "fixed_point_accuracy": fp.accuracy(labels),
+    qacc, qcounts = folded_accuracy(ex.folded, ex.frames, ex.labels, ex.bits)
+    return {
+        "dataset": ex.dataset, "split": split, "samples": int(len(ex.labels)), "bits": ex.bits,
+        "timesteps": ex.folded.timesteps,
+        "fixed_point_accuracy": fp.accuracy(ex.labels),
         "quantised_model_accuracy": qacc,
         "quantised_model_counts_equal_fixed_point": bool(np.array_equal(qcounts,
                                                                         fp.output_spike_counts)),
         "fixed_point_seconds": fp_s,
-    }
+    }, fp
+
+
+def cmd_evaluate(args) -> int:
+    import numpy as np
+    import torch
+
+    from trainer.export import default_architecture
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    ex = export_split(args.checkpoint, args.dataset, args.data_root, args.split, args.limit)
+    network, inputs, labels = ex.network, ex.inputs, ex.labels
+    res, fp = evaluate_split(ex, args.split, progress=not args.no_progress)
     if args.on_chip:
         import trueasync as ta
 

@@ -2,6 +2,7 @@
 the wire simulates exactly like the same request made in-process."""
 
 import filecmp
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,34 +12,60 @@ import pytest
 
 import trueasync as ta
 from services import wire
+from services.proto.ancoef.v1 import agent_pb2, operation_pb2, trainer_pb2
 from services.proto.ancoef.v1 import simulator_pb2 as pb
 from trueasync.workload import generate_conv, generate_mlp, generate_sparse
 
 ROOT = Path(__file__).resolve().parents[1]
-GENERATED = ("simulator_pb2.py", "simulator_pb2.pyi")
+GENERATED_DIR = ROOT / "services" / "proto" / "ancoef" / "v1"
+FILES = (pb, trainer_pb2, agent_pb2, operation_pb2)
 
 
 def test_generated_code_is_current(tmp_path):
     pytest.importorskip("grpc_tools")
-    subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", "-I", "proto", f"--python_out={tmp_path}", f"--pyi_out={tmp_path}",
-         "proto/ancoef/v1/simulator.proto"],
-        cwd=ROOT,
-        check=True,
-    )
-    for name in GENERATED:
-        fresh, committed = tmp_path / "ancoef" / "v1" / name, ROOT / "services" / "proto" / "ancoef" / "v1" / name
-        assert filecmp.cmp(fresh, committed, shallow=False), f"{committed} is stale: run proto/generate.sh"
+    subprocess.run(["bash", "proto/generate.sh", str(tmp_path)], cwd=ROOT, check=True,
+                   env={**os.environ, "PYTHON": sys.executable})
+    fresh = sorted(p.name for p in (tmp_path / "ancoef" / "v1").glob("*_pb2*"))
+    committed = sorted(p.name for p in GENERATED_DIR.glob("*_pb2*"))
+    assert fresh == committed, "generated files differ from the committed ones: run proto/generate.sh"
+    assert len(fresh) == 3 * len(list((ROOT / "proto" / "ancoef" / "v1").glob("*.proto")))
+    for name in fresh:
+        assert filecmp.cmp(tmp_path / "ancoef" / "v1" / name, GENERATED_DIR / name, shallow=False), \
+            f"{GENERATED_DIR / name} is stale: run proto/generate.sh"
 
 
-def test_schema_follows_buf_style():
-    fd = pb.DESCRIPTOR
+@pytest.mark.parametrize("module", FILES, ids=lambda m: m.DESCRIPTOR.name)
+def test_schema_follows_buf_style(module):
+    fd = module.DESCRIPTOR
     assert fd.package == "ancoef.v1"
     for enum in fd.enum_types_by_name.values():
         first = enum.values[0]
         assert first.number == 0 and first.name == f"{_upper_snake(enum.name)}_UNSPECIFIED", enum.name
         assert all(v.name.startswith(_upper_snake(enum.name) + "_") for v in enum.values), enum.name
-    assert "SimulateRequest" in fd.message_types_by_name and "SimulateResponse" in fd.message_types_by_name
+    seen = set()
+    for service in fd.services_by_name.values():
+        assert service.name.endswith("Service")
+        for m in service.methods:  # one request/response pair per RPC, named after it
+            assert m.input_type.name == f"{m.name}Request", m.full_name
+            assert m.output_type.name == f"{m.name}Response", m.full_name
+            assert m.input_type.name not in seen and m.output_type.name not in seen
+            seen |= {m.input_type.name, m.output_type.name}
+
+
+def test_the_three_services_have_the_rpcs_of_the_issue():
+    methods = {s.full_name: [m.name for m in s.methods]
+               for f in FILES for s in f.DESCRIPTOR.services_by_name.values()}
+    assert methods == {
+        "ancoef.v1.SimulatorService": ["Simulate", "SimulateStream", "ListPresets", "GetLimits", "MapNetwork",
+                                       "ComputeArea"],
+        "ancoef.v1.TrainerService": ["StartTraining", "WatchTraining", "Evaluate", "ExportNetwork", "CancelTraining"],
+        "ancoef.v1.AgentService": ["StartSearch", "StartExploration", "WatchOperation", "GetFront", "CancelOperation",
+                                   "ListOperations"],
+    }
+    streaming = {m.full_name for f in FILES for s in f.DESCRIPTOR.services_by_name.values() for m in s.methods
+                 if m.server_streaming}
+    assert streaming == {"ancoef.v1.SimulatorService.SimulateStream", "ancoef.v1.TrainerService.WatchTraining",
+                         "ancoef.v1.AgentService.WatchOperation"}
 
 
 def _upper_snake(name: str) -> str:

@@ -58,6 +58,20 @@ def _batches(n: int, batch_size: int, gen: torch.Generator, shuffle: bool = True
         yield order[i:i + batch_size]
 
 
+@dataclass(frozen=True)
+class StepReport:
+    """What training reports to an `on_step` callback: after every step of a phase (`desc` of the
+    loop: supernet, finetune, qat4 ...) and, with `val_accuracy`, when a phase's validation accuracy
+    is measured. Raising from the callback stops the training (the exception propagates)."""
+
+    phase: str
+    step: int  # steps done in this phase
+    total_steps: int
+    steps_per_epoch: int
+    loss: float
+    val_accuracy: Optional[float] = None
+
+
 @dataclass
 class TrainLog:
     steps: int = 0
@@ -81,6 +95,7 @@ def train_loop(
     max_steps: Optional[int] = None,
     progress: bool = False,
     desc: str = "train",
+    on_step: Optional[Callable[[StepReport], None]] = None,
 ) -> TrainLog:
     """Generic loop: `forward(frames, labels, step)` -> loss; Adam with a cosine schedule."""
     frames = as_tensor_frames(frames)
@@ -110,6 +125,8 @@ def train_loop(
         sched.step()
         log.losses.append(float(loss.detach()))
         log.steps += 1
+        if on_step is not None:
+            on_step(StepReport(desc, log.steps, total, steps_per_epoch, log.losses[-1]))
         if budget_s is not None and time.perf_counter() - t0 > budget_s:
             log.stopped_by_budget = True
             break
@@ -134,6 +151,7 @@ def train_supernet(
     budget_s: Optional[float] = None,
     max_steps: Optional[int] = None,
     progress: bool = False,
+    on_step: Optional[Callable[[StepReport], None]] = None,
 ) -> TrainLog:
     """Train shared weights. `sampler`: a fixed `SubnetConfig` (standalone training),
     `"random"` (one random sub-network per step) or `"sandwich"` (largest + smallest + one
@@ -168,7 +186,7 @@ def train_supernet(
 
     return train_loop(forward, supernet.parameters(), frames, labels,
                       epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, budget_s=budget_s,
-                      max_steps=max_steps, progress=progress, desc="supernet")
+                      max_steps=max_steps, progress=progress, desc="supernet", on_step=on_step)
 
 
 @torch.no_grad()
@@ -233,7 +251,8 @@ def evaluate_subnet(supernet: SuperNet, cfg: SubnetConfig, frames, labels, calib
 
 def finetune(model: FoldedSNN, frames, labels, *, bits: Optional[int] = None,
              epochs: float = 1.0, batch_size: int = 32, lr: float = 5e-4, seed: int = 0,
-             budget_s: Optional[float] = None, progress: bool = False) -> TrainLog:
+             budget_s: Optional[float] = None, progress: bool = False,
+             on_step: Optional[Callable[[StepReport], None]] = None) -> TrainLog:
     """Train a folded network in float (`bits=None`) or quantisation-aware (`bits`)."""
     model.train()
 
@@ -243,7 +262,7 @@ def finetune(model: FoldedSNN, frames, labels, *, bits: Optional[int] = None,
 
     log = train_loop(forward, model.parameters(), frames, labels,
                      epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, budget_s=budget_s,
-                     progress=progress, desc=f"qat{bits}" if bits else "finetune")
+                     progress=progress, desc=f"qat{bits}" if bits else "finetune", on_step=on_step)
     model.eval()
     return log
 
@@ -286,12 +305,14 @@ def run_training(
     threads: Optional[int] = None,
     budget_s: Optional[float] = None,
     progress: bool = False,
+    on_step: Optional[Callable[[StepReport], None]] = None,
 ) -> TrainResult:
     """Supernet (optional, `search_epochs` of sandwich training) -> train `config` (default:
     the largest sub-network) for `epochs` -> fold the norms -> `qat_epochs` of QAT at `bits`.
 
     Metrics: float accuracy (folded, before QAT), quantised accuracy (QAT forward pass),
-    losses, times. `budget_s` bounds the float training time (partial training).
+    losses, times. `budget_s` bounds the float training time (partial training). `on_step` gets
+    a `StepReport` after every step and with each validation accuracy (see StepReport).
     """
     from trainer.quant import qmax
 
@@ -315,12 +336,12 @@ def run_training(
     if search_epochs > 0:
         log = train_supernet(net, train_frames, train_labels, sampler="sandwich",
                              epochs=search_epochs, batch_size=batch_size, lr=lr, seed=seed,
-                             progress=progress)
+                             progress=progress, on_step=on_step)
         metrics["supernet_steps"] = log.steps
         metrics["supernet_loss_last"] = log.losses[-1] if log.losses else None
     log = train_supernet(net, train_frames, train_labels, sampler=cfg, epochs=epochs,
                          batch_size=batch_size, lr=lr, seed=seed + 1, budget_s=budget_s,
-                         progress=progress)
+                         progress=progress, on_step=on_step)
     metrics["train_steps"] = log.steps
     metrics["train_epochs_done"] = log.epochs
     metrics["train_loss_last"] = log.losses[-1] if log.losses else None
@@ -329,14 +350,22 @@ def run_training(
     metrics["subnet_val_accuracy"] = evaluate_subnet(net, cfg, val_frames, val_labels)["accuracy"]
     folded = fold_subnet(net, cfg)
     metrics["float_val_accuracy"] = folded_accuracy(folded, val_frames, val_labels)[0]
+    _report(on_step, "supernet", log, metrics["float_val_accuracy"])
     metrics["train_seconds"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     metrics["quant_val_accuracy_before_qat"] = folded_accuracy(folded, val_frames, val_labels,
                                                                bits)[0]
     if qat_epochs > 0:
         qlog = finetune(folded, train_frames, train_labels, bits=bits, epochs=qat_epochs,
-                        batch_size=batch_size, lr=qat_lr, seed=seed + 2, progress=progress)
+                        batch_size=batch_size, lr=qat_lr, seed=seed + 2, progress=progress,
+                        on_step=on_step)
         metrics["qat_steps"] = qlog.steps
     metrics["quant_val_accuracy"] = folded_accuracy(folded, val_frames, val_labels, bits)[0]
+    _report(on_step, f"qat{bits}", qlog if qat_epochs > 0 else log, metrics["quant_val_accuracy"])
     metrics["qat_seconds"] = time.perf_counter() - t1
     return TrainResult(net, cfg, folded, bits, metrics)
+
+
+def _report(on_step, phase: str, log: TrainLog, accuracy: float) -> None:
+    if on_step is not None:
+        on_step(StepReport(phase, log.steps, log.steps, 0, log.losses[-1] if log.losses else 0.0, accuracy))

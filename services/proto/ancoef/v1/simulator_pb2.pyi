@@ -13,6 +13,12 @@ class Semantics(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEMANTICS_TIMESTEP: _ClassVar[Semantics]
     SEMANTICS_SANAFE: _ClassVar[Semantics]
 
+class Schedule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCHEDULE_UNSPECIFIED: _ClassVar[Schedule]
+    SCHEDULE_ASYNCHRONOUS: _ClassVar[Schedule]
+    SCHEDULE_CLOCKED: _ClassVar[Schedule]
+
 class MappingPolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     MAPPING_POLICY_UNSPECIFIED: _ClassVar[MappingPolicy]
@@ -28,6 +34,9 @@ class ResetMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 SEMANTICS_UNSPECIFIED: Semantics
 SEMANTICS_TIMESTEP: Semantics
 SEMANTICS_SANAFE: Semantics
+SCHEDULE_UNSPECIFIED: Schedule
+SCHEDULE_ASYNCHRONOUS: Schedule
+SCHEDULE_CLOCKED: Schedule
 MAPPING_POLICY_UNSPECIFIED: MappingPolicy
 MAPPING_POLICY_PACKED: MappingPolicy
 MAPPING_POLICY_SPREAD: MappingPolicy
@@ -220,7 +229,7 @@ class CostModel(_message.Message):
     def __init__(self, name: _Optional[str] = ..., energy_j: _Optional[_Mapping[str, float]] = ..., latency_s: _Optional[_Mapping[str, float]] = ..., nominal_voltage_v: _Optional[float] = ..., threshold_voltage_v: _Optional[float] = ..., alpha: _Optional[float] = ..., leakage_w_per_mm2: _Optional[float] = ..., area: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class SimulateRequest(_message.Message):
-    __slots__ = ("network", "architecture", "input", "semantics", "preset", "cost_model", "core_of", "threads")
+    __slots__ = ("network", "architecture", "input", "semantics", "preset", "cost_model", "core_of", "threads", "schedule", "trace", "timeline")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     INPUT_FIELD_NUMBER: _ClassVar[int]
@@ -229,6 +238,9 @@ class SimulateRequest(_message.Message):
     COST_MODEL_FIELD_NUMBER: _ClassVar[int]
     CORE_OF_FIELD_NUMBER: _ClassVar[int]
     THREADS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    TRACE_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_FIELD_NUMBER: _ClassVar[int]
     network: Network
     architecture: Architecture
     input: SpikeInput
@@ -237,7 +249,10 @@ class SimulateRequest(_message.Message):
     cost_model: CostModel
     core_of: _containers.RepeatedScalarFieldContainer[int]
     threads: int
-    def __init__(self, network: _Optional[_Union[Network, _Mapping]] = ..., architecture: _Optional[_Union[Architecture, _Mapping]] = ..., input: _Optional[_Union[SpikeInput, _Mapping]] = ..., semantics: _Optional[_Union[Semantics, str]] = ..., preset: _Optional[str] = ..., cost_model: _Optional[_Union[CostModel, _Mapping]] = ..., core_of: _Optional[_Iterable[int]] = ..., threads: _Optional[int] = ...) -> None: ...
+    schedule: Schedule
+    trace: bool
+    timeline: bool
+    def __init__(self, network: _Optional[_Union[Network, _Mapping]] = ..., architecture: _Optional[_Union[Architecture, _Mapping]] = ..., input: _Optional[_Union[SpikeInput, _Mapping]] = ..., semantics: _Optional[_Union[Semantics, str]] = ..., preset: _Optional[str] = ..., cost_model: _Optional[_Union[CostModel, _Mapping]] = ..., core_of: _Optional[_Iterable[int]] = ..., threads: _Optional[int] = ..., schedule: _Optional[_Union[Schedule, str]] = ..., trace: _Optional[bool] = ..., timeline: _Optional[bool] = ...) -> None: ...
 
 class SampleFigures(_message.Message):
     __slots__ = ("energy_j", "latency_s", "edp_js", "critical_path_s", "serial_time_s", "energy_breakdown_j", "counts", "spikes_per_layer", "output_spike_counts", "core_utilisation", "core_dynamic_energy_j")
@@ -279,16 +294,144 @@ class SampleFigures(_message.Message):
     core_dynamic_energy_j: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, energy_j: _Optional[float] = ..., latency_s: _Optional[float] = ..., edp_js: _Optional[float] = ..., critical_path_s: _Optional[float] = ..., serial_time_s: _Optional[float] = ..., energy_breakdown_j: _Optional[_Mapping[str, float]] = ..., counts: _Optional[_Mapping[str, int]] = ..., spikes_per_layer: _Optional[_Iterable[int]] = ..., output_spike_counts: _Optional[_Iterable[int]] = ..., core_utilisation: _Optional[_Iterable[float]] = ..., core_dynamic_energy_j: _Optional[_Iterable[float]] = ...) -> None: ...
 
+class Timeline(_message.Message):
+    __slots__ = ("sample", "start_s", "end_s", "unit", "index", "port", "step")
+    SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    START_S_FIELD_NUMBER: _ClassVar[int]
+    END_S_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    sample: _containers.RepeatedScalarFieldContainer[int]
+    start_s: _containers.RepeatedScalarFieldContainer[float]
+    end_s: _containers.RepeatedScalarFieldContainer[float]
+    unit: _containers.RepeatedScalarFieldContainer[int]
+    index: _containers.RepeatedScalarFieldContainer[int]
+    port: _containers.RepeatedScalarFieldContainer[int]
+    step: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sample: _Optional[_Iterable[int]] = ..., start_s: _Optional[_Iterable[float]] = ..., end_s: _Optional[_Iterable[float]] = ..., unit: _Optional[_Iterable[int]] = ..., index: _Optional[_Iterable[int]] = ..., port: _Optional[_Iterable[int]] = ..., step: _Optional[_Iterable[int]] = ...) -> None: ...
+
 class SimulateResponse(_message.Message):
-    __slots__ = ("samples", "area_mm2", "static_power_w", "core_of", "wall_s")
+    __slots__ = ("samples", "area_mm2", "static_power_w", "core_of", "wall_s", "layer_names", "spike_trace", "timeline", "preset", "semantics", "schedule", "count_names", "energy_units")
     SAMPLES_FIELD_NUMBER: _ClassVar[int]
     AREA_MM2_FIELD_NUMBER: _ClassVar[int]
     STATIC_POWER_W_FIELD_NUMBER: _ClassVar[int]
     CORE_OF_FIELD_NUMBER: _ClassVar[int]
     WALL_S_FIELD_NUMBER: _ClassVar[int]
+    LAYER_NAMES_FIELD_NUMBER: _ClassVar[int]
+    SPIKE_TRACE_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_FIELD_NUMBER: _ClassVar[int]
+    PRESET_FIELD_NUMBER: _ClassVar[int]
+    SEMANTICS_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_NAMES_FIELD_NUMBER: _ClassVar[int]
+    ENERGY_UNITS_FIELD_NUMBER: _ClassVar[int]
     samples: _containers.RepeatedCompositeFieldContainer[SampleFigures]
     area_mm2: float
     static_power_w: float
     core_of: _containers.RepeatedScalarFieldContainer[int]
     wall_s: float
-    def __init__(self, samples: _Optional[_Iterable[_Union[SampleFigures, _Mapping]]] = ..., area_mm2: _Optional[float] = ..., static_power_w: _Optional[float] = ..., core_of: _Optional[_Iterable[int]] = ..., wall_s: _Optional[float] = ...) -> None: ...
+    layer_names: _containers.RepeatedScalarFieldContainer[str]
+    spike_trace: _containers.RepeatedCompositeFieldContainer[SpikeInput]
+    timeline: Timeline
+    preset: str
+    semantics: Semantics
+    schedule: Schedule
+    count_names: _containers.RepeatedScalarFieldContainer[str]
+    energy_units: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, samples: _Optional[_Iterable[_Union[SampleFigures, _Mapping]]] = ..., area_mm2: _Optional[float] = ..., static_power_w: _Optional[float] = ..., core_of: _Optional[_Iterable[int]] = ..., wall_s: _Optional[float] = ..., layer_names: _Optional[_Iterable[str]] = ..., spike_trace: _Optional[_Iterable[_Union[SpikeInput, _Mapping]]] = ..., timeline: _Optional[_Union[Timeline, _Mapping]] = ..., preset: _Optional[str] = ..., semantics: _Optional[_Union[Semantics, str]] = ..., schedule: _Optional[_Union[Schedule, str]] = ..., count_names: _Optional[_Iterable[str]] = ..., energy_units: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SimulateStreamRequest(_message.Message):
+    __slots__ = ("simulation",)
+    SIMULATION_FIELD_NUMBER: _ClassVar[int]
+    simulation: SimulateRequest
+    def __init__(self, simulation: _Optional[_Union[SimulateRequest, _Mapping]] = ...) -> None: ...
+
+class SampleResult(_message.Message):
+    __slots__ = ("index", "figures", "spike_trace", "timeline")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    FIGURES_FIELD_NUMBER: _ClassVar[int]
+    SPIKE_TRACE_FIELD_NUMBER: _ClassVar[int]
+    TIMELINE_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    figures: SampleFigures
+    spike_trace: _containers.RepeatedCompositeFieldContainer[SpikeInput]
+    timeline: Timeline
+    def __init__(self, index: _Optional[int] = ..., figures: _Optional[_Union[SampleFigures, _Mapping]] = ..., spike_trace: _Optional[_Iterable[_Union[SpikeInput, _Mapping]]] = ..., timeline: _Optional[_Union[Timeline, _Mapping]] = ...) -> None: ...
+
+class SimulateStreamResponse(_message.Message):
+    __slots__ = ("sample", "totals")
+    SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    sample: SampleResult
+    totals: SimulateResponse
+    def __init__(self, sample: _Optional[_Union[SampleResult, _Mapping]] = ..., totals: _Optional[_Union[SimulateResponse, _Mapping]] = ...) -> None: ...
+
+class ListPresetsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListPresetsResponse(_message.Message):
+    __slots__ = ("presets",)
+    PRESETS_FIELD_NUMBER: _ClassVar[int]
+    presets: _containers.RepeatedCompositeFieldContainer[CostModel]
+    def __init__(self, presets: _Optional[_Iterable[_Union[CostModel, _Mapping]]] = ...) -> None: ...
+
+class GetLimitsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetLimitsResponse(_message.Message):
+    __slots__ = ("max_message_bytes", "max_samples", "max_steps", "max_neurons", "max_synapses", "max_input_spike_bits", "max_threads", "max_concurrent_requests", "max_queued_requests")
+    MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    MAX_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_NEURONS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SYNAPSES_FIELD_NUMBER: _ClassVar[int]
+    MAX_INPUT_SPIKE_BITS_FIELD_NUMBER: _ClassVar[int]
+    MAX_THREADS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_QUEUED_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    max_message_bytes: int
+    max_samples: int
+    max_steps: int
+    max_neurons: int
+    max_synapses: int
+    max_input_spike_bits: int
+    max_threads: int
+    max_concurrent_requests: int
+    max_queued_requests: int
+    def __init__(self, max_message_bytes: _Optional[int] = ..., max_samples: _Optional[int] = ..., max_steps: _Optional[int] = ..., max_neurons: _Optional[int] = ..., max_synapses: _Optional[int] = ..., max_input_spike_bits: _Optional[int] = ..., max_threads: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_queued_requests: _Optional[int] = ...) -> None: ...
+
+class MapNetworkRequest(_message.Message):
+    __slots__ = ("network", "architecture")
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
+    network: Network
+    architecture: Architecture
+    def __init__(self, network: _Optional[_Union[Network, _Mapping]] = ..., architecture: _Optional[_Union[Architecture, _Mapping]] = ...) -> None: ...
+
+class MapNetworkResponse(_message.Message):
+    __slots__ = ("core_of",)
+    CORE_OF_FIELD_NUMBER: _ClassVar[int]
+    core_of: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, core_of: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class ComputeAreaRequest(_message.Message):
+    __slots__ = ("architecture", "preset", "cost_model")
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
+    PRESET_FIELD_NUMBER: _ClassVar[int]
+    COST_MODEL_FIELD_NUMBER: _ClassVar[int]
+    architecture: Architecture
+    preset: str
+    cost_model: CostModel
+    def __init__(self, architecture: _Optional[_Union[Architecture, _Mapping]] = ..., preset: _Optional[str] = ..., cost_model: _Optional[_Union[CostModel, _Mapping]] = ...) -> None: ...
+
+class ComputeAreaResponse(_message.Message):
+    __slots__ = ("area_mm2", "static_power_w")
+    AREA_MM2_FIELD_NUMBER: _ClassVar[int]
+    STATIC_POWER_W_FIELD_NUMBER: _ClassVar[int]
+    area_mm2: float
+    static_power_w: float
+    def __init__(self, area_mm2: _Optional[float] = ..., static_power_w: _Optional[float] = ...) -> None: ...

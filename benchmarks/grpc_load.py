@@ -1,0 +1,204 @@
+"""Load on the simulator service: what gRPC adds to a simulation, side by side with the in-process call.
+
+    python benchmarks/grpc_load.py                       # 1 and 4 clients, tiny and reference workloads
+    python benchmarks/grpc_load.py --clients 1 --quick   # a quick look
+
+For each workload and client count, the same number of requests is made twice in one run (in
+alternating rounds, so that both see the same machine noise): by CLIENTS processes calling
+`trueasync.simulate` in-process, and by CLIENTS processes calling
+`services.client.SimulatorClient.simulate` on an `ancoef serve sim --max-concurrent CLIENTS`
+started by this script on 127.0.0.1 (port 0). Every call uses one engine thread. Per call the
+latency is timed around the whole call (request building and result conversion included).
+Reported: throughput (clients / mean latency), p50 and p99 latency, engine wall time, CPU time
+per call (the clients' plus, for gRPC, the server's share: what a loaded machine disturbs least),
+errors (must be 0), and the overhead of gRPC over the in-process call: p50 difference in ms and in
+% of the in-process p50, and the CPU time added per call. Targets: at most 1 ms added
+per call on the tiny workload and at most 5 % on the reference workload (shared/workloads).
+Writes benchmarks/results/grpc_load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+REFERENCE = ROOT.parent / "shared" / "workloads" / "mlp_784-512-256-10_T100_16c"
+TARGETS = {"tiny": ("ms", 1.0), "reference": ("%", 5.0)}
+
+
+def load_case(name: str):
+    """(network, arch, inputs, keyword arguments) of a workload."""
+    import trueasync as ta
+    from trueasync.workload import generate_mlp, load_workload
+
+    if name == "tiny":
+        wl = generate_mlp((64, 32, 10), timesteps=10, rate=0.2, samples=1, mesh=(1, 1), seed=0)
+        return wl.network, ta.Architecture(mesh_width=1, mesh_height=1), wl.inputs, dict(preset="async28")
+    wl = load_workload(REFERENCE)
+    return wl.network, wl.arch, wl.inputs, dict(semantics="sanafe", preset=wl.costs, core_of=wl.core_of)
+
+
+def worker(args) -> dict:
+    """One client process: warm-up calls, then `n` timed calls."""
+    case, endpoint, n, warmup = args
+    network, arch, inputs, kw = load_case(case)
+    if endpoint is None:
+        import trueasync as ta
+
+        simulate = ta.simulate
+    else:
+        from services.client import SimulatorClient
+
+        simulate = SimulatorClient(endpoint).simulate
+    errors, latencies, engine = 0, [], []
+    cpu0 = time.process_time()
+    for i in range(warmup + n):
+        if i == warmup:
+            cpu0 = time.process_time()
+        t0 = time.perf_counter()
+        try:
+            r = simulate(network, arch, inputs, threads=1, **kw)
+        except Exception:  # noqa: BLE001 - counted, the table shows them
+            errors += 1
+            continue
+        if i >= warmup:
+            latencies.append(time.perf_counter() - t0)
+            engine.append(r.wall_s)
+    return {"latencies_s": latencies, "engine_s": engine, "errors": errors, "cpu_s": time.process_time() - cpu0}
+
+
+def run_clients(case: str, endpoint, clients: int, requests: int, warmup: int) -> list[dict]:
+    per = [requests // clients + (1 if i < requests % clients else 0) for i in range(clients)]
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(clients) as pool:
+        return pool.map(worker, [(case, endpoint, n, warmup) for n in per])
+
+
+def server_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def figures(parts: list[dict], clients: int, server_cpu: float = 0.0, warmup_calls: int = 0) -> dict:
+    """Latency figures, and CPU seconds per call: the clients' own, plus the server's share (its CPU
+    over the timed and warm-up calls it served). CPU time is what the machine's load disturbs least."""
+    lat = np.concatenate([p["latencies_s"] for p in parts]) if parts else np.zeros(0)
+    calls = max(1, lat.size)
+    client_cpu = sum(p["cpu_s"] for p in parts) / calls
+    served_cpu = server_cpu / max(1, lat.size + warmup_calls)
+    eng = np.concatenate([p["engine_s"] for p in parts]) if parts else np.zeros(0)
+    return {"requests": int(lat.size), "errors": int(sum(p["errors"] for p in parts)),
+            "throughput_per_s": float(lat.size / sum(lat) * clients) if lat.size else 0.0,
+            "p50_ms": float(np.percentile(lat, 50) * 1e3), "p99_ms": float(np.percentile(lat, 99) * 1e3),
+            "engine_p50_ms": float(np.percentile(eng, 50) * 1e3),
+            "cpu_ms_per_call": 1e3 * (client_cpu + served_cpu), "client_cpu_ms_per_call": 1e3 * client_cpu,
+            "server_cpu_ms_per_call": 1e3 * served_cpu}
+
+
+def start_server(clients: int) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "sim", "--port", "0",
+                                "--max-concurrent", str(clients), "--max-queued", str(clients)],
+                               cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    line = process.stdout.readline()
+    m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+    if not m:
+        process.kill()
+        raise SystemExit(f"the server did not start: {line!r}")
+    return process, f"127.0.0.1:{m.group(1)}"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clients", type=int, nargs="+", default=[1, 4], help="client processes (default 1 4)")
+    p.add_argument("--requests", type=int, default=400, help="tiny workload requests per row (default 400)")
+    p.add_argument("--reference-requests", type=int, default=60, help="reference requests per row (default 60)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed calls per client and round first (default 5)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="in-process and gRPC runs alternate this many times, the requests split among them (default 3)")
+    p.add_argument("--quick", action="store_true", help="a tenth of the requests")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "grpc_load.json")
+    args = p.parse_args(argv)
+    cases = {"tiny": args.requests}
+    if REFERENCE.with_suffix(".json").exists():
+        cases["reference"] = args.reference_requests
+    else:
+        print(f"skipping the reference workload: {REFERENCE}.json is absent", file=sys.stderr)
+    if args.quick:
+        cases = {k: max(args.clients[-1] * 2, v // 10) for k, v in cases.items()}
+    load_start = os.getloadavg()
+    rows = []
+    for clients in args.clients:
+        server, endpoint = start_server(clients)
+        try:
+            for case, n in cases.items():
+                local, remote, cpu = [], [], 0.0
+                for _ in range(args.rounds):  # alternate, so that both modes see the same machine noise
+                    local += run_clients(case, None, clients, max(clients, n // args.rounds), args.warmup)
+                    before = server_cpu_s(server.pid)
+                    remote += run_clients(case, endpoint, clients, max(clients, n // args.rounds), args.warmup)
+                    cpu += server_cpu_s(server.pid) - before
+                local = figures(local, clients)
+                remote = figures(remote, clients, cpu, args.rounds * clients * args.warmup)
+                added_ms = remote["p50_ms"] - local["p50_ms"]
+                rows.append({"workload": case, "clients": clients, "in_process": local, "grpc": remote,
+                             "overhead_p50_ms": added_ms, "overhead_p50_pct": 100 * added_ms / local["p50_ms"],
+                             "overhead_cpu_ms": remote["cpu_ms_per_call"] - local["cpu_ms_per_call"]})
+        finally:
+            server.terminate()
+            server.wait(30)
+    load_end = os.getloadavg()
+    print(table(rows))
+    verdicts = []
+    for r in rows:
+        unit, limit = TARGETS[r["workload"]]
+        value = r["overhead_p50_ms"] if unit == "ms" else r["overhead_p50_pct"]
+        ok = value <= limit and r["grpc"]["errors"] == 0 and r["in_process"]["errors"] == 0
+        verdicts.append(ok)
+        print(f"target {r['workload']} x{r['clients']}: overhead <= {limit:g} {unit}: "
+              f"{value:+.3f} {unit} {'pass' if ok else 'MISS'} (errors {r['grpc']['errors']})")
+    print(f"load average at start {list(load_start)}, at end {list(load_end)} ({os.cpu_count()} CPUs)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "command": "python benchmarks/grpc_load.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
+        "load_average_start": list(load_start), "load_average_end": list(load_end), "rows": rows,
+        "all_targets_met": all(verdicts)}, indent=1))
+    print(f"JSON written to {args.out}")
+    return 0
+
+
+def table(rows) -> str:
+    head = (f"{'workload':<10} {'clients':>7} {'mode':<10} {'requests':>8} {'calls/s':>9} {'p50 ms':>9} "
+            f"{'p99 ms':>9} {'engine p50':>10} {'CPU/call':>10} {'errors':>6} {'added p50':>10} {'added %':>8} "
+            f"{'added CPU':>10}")
+    lines = ["gRPC load on the simulator service vs the in-process call (1 engine thread per call)", head,
+             "-" * len(head)]
+    for r in rows:
+        for mode in ("in_process", "grpc"):
+            f = r[mode]
+            extra = (f"{r['overhead_p50_ms']:>+9.3f}ms {r['overhead_p50_pct']:>+7.2f}% {r['overhead_cpu_ms']:>+8.3f}ms"
+                     if mode == "grpc" else "")
+            lines.append(f"{r['workload']:<10} {r['clients']:>7} {mode.replace('_', '-'):<10} {f['requests']:>8} "
+                         f"{f['throughput_per_s']:>9.1f} {f['p50_ms']:>9.3f} {f['p99_ms']:>9.3f} "
+                         f"{f['engine_p50_ms']:>8.3f}ms {f['cpu_ms_per_call']:>8.3f}ms {f['errors']:>6} {extra}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

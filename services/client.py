@@ -1,0 +1,349 @@
+"""Python clients of the ANCoEF gRPC services (docs/services.md).
+
+    from services.client import SimulatorClient
+    sim = SimulatorClient("127.0.0.1:50051")
+    result = sim.simulate(network, arch, inputs, semantics="timestep", preset="async28")  # a trueasync.SimResult
+
+`SimulatorClient.simulate` has the signature and result type of `trueasync.simulate`, and
+`map_network` / `area_and_static_power` those of trueasync's (`area_mm2` the area alone), so a
+client stands in for the in-process engine (`agent.evaluator.Evaluator(simulate=sim.simulate)`,
+or `Evaluator(..., **sim.evaluator_keywords())` for every engine call). A client is picklable (a
+Ray task gets its endpoint and opens its own channel). Errors: bad input raises
+`trueasync.SimulationError` (a ValueError) with the server's message, a passed deadline
+`TimeoutError`, a cancelled call `trueasync.SimulationCancelled` where the engine has it, any other
+status `RemoteError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+import grpc
+import numpy as np
+
+from services import wire
+from services.proto.ancoef.v1 import operation_pb2, trainer_pb2, trainer_pb2_grpc
+from services.proto.ancoef.v1 import simulator_pb2 as pb
+from services.proto.ancoef.v1 import simulator_pb2_grpc
+from trueasync import model as tm
+from trueasync.result import SimResult
+
+DEFAULT_MAX_MESSAGE_BYTES = 64 << 20
+
+
+class RemoteError(RuntimeError):
+    """A call failed with a status other than INVALID_ARGUMENT, DEADLINE_EXCEEDED or CANCELLED."""
+
+    def __init__(self, code: grpc.StatusCode, details: str):
+        super().__init__(f"{code.name}: {details}")
+        self.code, self.details = code, details
+
+
+def _raise(err: grpc.RpcError):
+    code, details = err.code(), err.details() or ""
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        raise wire.SimulationError(details) from None
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        raise TimeoutError(details or "deadline exceeded") from None
+    if code == grpc.StatusCode.CANCELLED:
+        try:
+            from trueasync import SimulationCancelled
+        except ImportError:
+            raise RemoteError(code, details) from None
+        raise SimulationCancelled(details) from None
+    raise RemoteError(code, details) from None
+
+
+@dataclass(frozen=True)
+class Tls:
+    """PEM files: the CA that signed the server (None: the system's roots), and for mutual TLS the
+    client's certificate chain and key."""
+
+    root_certificates: Optional[Path] = None
+    certificate_chain: Optional[Path] = None
+    private_key: Optional[Path] = None
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        def read(p):
+            return Path(p).read_bytes() if p is not None else None
+
+        return grpc.ssl_channel_credentials(read(self.root_certificates), read(self.private_key),
+                                            read(self.certificate_chain))
+
+
+class _Channel:
+    """Endpoint + options; the channel itself is opened lazily and never pickled."""
+
+    def __init__(self, endpoint: str, *, timeout_s: Optional[float] = None, tls: Optional[Tls] = None,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES):
+        if not isinstance(endpoint, str) or ":" not in endpoint:
+            raise ValueError(f"endpoint must be HOST:PORT, got {endpoint!r}")
+        self.endpoint, self.timeout_s, self.tls, self.max_message_bytes = endpoint, timeout_s, tls, max_message_bytes
+        self._channel = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self):
+        return {"endpoint": self.endpoint, "timeout_s": self.timeout_s, "tls": self.tls,
+                "max_message_bytes": self.max_message_bytes}
+
+    def __setstate__(self, state):
+        self.__init__(state.pop("endpoint"), **state)
+
+    def channel(self) -> grpc.Channel:
+        with self._lock:
+            if self._channel is None:
+                options = [("grpc.max_receive_message_length", self.max_message_bytes),
+                           ("grpc.max_send_message_length", self.max_message_bytes)]
+                if self.tls is not None:
+                    self._channel = grpc.secure_channel(self.endpoint, self.tls.credentials(), options=options)
+                else:
+                    self._channel = grpc.insecure_channel(self.endpoint, options=options)
+                self._opened()
+            return self._channel
+
+    def _opened(self) -> None:
+        pass
+
+    def close(self) -> None:
+        with self._lock:
+            if self._channel is not None:
+                self._channel.close()
+                self._channel = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def wait_ready(self, timeout_s: float = 10.0) -> None:
+        """Block until the server answers (or raise TimeoutError)."""
+        try:
+            grpc.channel_ready_future(self.channel()).result(timeout=timeout_s)
+        except grpc.FutureTimeoutError:
+            raise TimeoutError(f"no server answered at {self.endpoint} within {timeout_s} s") from None
+
+
+def _network_key(n: tm.Network) -> bytes:
+    """A digest of everything in a network, so that a changed array is never served from the cache
+    (the layers, frozen dataclasses of numbers, by their hash; every array by its bytes)."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((n.name, float(n.weight_scale), hash(tuple(n.layers)))).encode())
+    for p in n.projections:
+        h.update(repr((type(p).__name__, p.pre, p.post, getattr(p, "stride", None), getattr(p, "padding", None)))
+                 .encode())
+        for name in ("pre_index", "post_index", "weights"):
+            a = getattr(p, name, None)
+            if a is not None:
+                a = np.ascontiguousarray(a)
+                h.update(f"{name}{a.dtype.str}{a.shape}".encode())
+                h.update(a.view(np.uint8).reshape(-1) if a.size else b"")
+    return h.digest()
+
+
+class SimulatorClient(_Channel):
+    """TrueAsync on a SimulatorService: `simulate`, `map_network`, `area_and_static_power` as in
+    trueasync, plus `simulate_stream`, `presets` and `limits`."""
+
+    # serialised networks (as field 1 of a SimulateRequest) by digest: a search sends the same network
+    # with every design, and its conversion costs more than a small simulation
+    _NETWORKS: "OrderedDict[bytes, bytes]" = OrderedDict()
+    _NETWORKS_LOCK = threading.Lock()
+    _NETWORKS_MAX = 8
+
+    def _opened(self) -> None:
+        ch = self._channel
+        self._stub = simulator_pb2_grpc.SimulatorServiceStub(ch)
+        # Simulate with bytes in: the cached network bytes are prepended to the rest of the request
+        self._simulate_raw = ch.unary_unary("/ancoef.v1.SimulatorService/Simulate", request_serializer=None,
+                                            response_deserializer=pb.SimulateResponse.FromString)
+
+    def _network_bytes(self, network: tm.Network) -> bytes:
+        if not isinstance(network, tm.Network):
+            raise wire.SimulationError(f"network must be a trueasync.Network, got {type(network).__name__}")
+        key = _network_key(network)
+        cache = SimulatorClient._NETWORKS
+        with SimulatorClient._NETWORKS_LOCK:
+            raw = cache.get(key)
+            if raw is not None:
+                cache.move_to_end(key)
+                return raw
+        raw = pb.SimulateRequest(network=wire.network_to_proto(network)).SerializeToString()
+        with SimulatorClient._NETWORKS_LOCK:
+            cache[key] = raw
+            while len(cache) > SimulatorClient._NETWORKS_MAX:
+                cache.popitem(last=False)
+        return raw
+
+    def _request_bytes(self, network, arch, inputs, **options) -> bytes:
+        # concatenated serialisations of disjoint fields are the serialisation of the merged message
+        rest = wire.simulate_request_to_proto(None, arch, inputs, **options)
+        return self._network_bytes(network) + rest.SerializeToString()
+
+    def _call(self, fn, request, cancel=None, timeout_s=None):
+        timeout = timeout_s if timeout_s is not None else self.timeout_s
+        try:
+            if cancel is None:
+                return fn(request, timeout=timeout)
+            future = fn.future(request, timeout=timeout)
+            while True:
+                try:
+                    return future.result(timeout=0.02)
+                except grpc.FutureTimeoutError:
+                    if cancel.cancelled:
+                        future.cancel()  # the server sees CANCELLED and stops the engine
+                except grpc.FutureCancelledError:
+                    from trueasync import SimulationCancelled
+
+                    raise SimulationCancelled("cancelled through the CancelToken passed to simulate") from None
+        except grpc.RpcError as err:
+            _raise(err)
+
+    def simulate(self, network: tm.Network, arch: tm.Architecture, inputs: np.ndarray, *,
+                 semantics: str = "timestep", preset: Union[str, tm.CostModel] = "loihi",
+                 core_of: Optional[np.ndarray] = None, threads: Optional[int] = None, trace: bool = False,
+                 timeline: bool = False, cancel=None) -> SimResult:
+        """`trueasync.simulate` on the server (`cancel`: a trueasync.CancelToken that cancels the call)."""
+        self.channel()
+        request = self._request_bytes(network, arch, inputs, semantics=semantics, preset=preset, core_of=core_of,
+                                      threads=threads, trace=trace, timeline=timeline)
+        response = self._call(self._simulate_raw, request, cancel)
+        return wire.simulate_response_from_proto(response, trace=trace)
+
+    def simulate_stream(self, network: tm.Network, arch: tm.Architecture, inputs: np.ndarray, *,
+                        semantics: str = "timestep", preset: Union[str, tm.CostModel] = "loihi",
+                        core_of: Optional[np.ndarray] = None, threads: Optional[int] = None, trace: bool = False,
+                        timeline: bool = False) -> Iterator[pb.SimulateStreamResponse]:
+        """SimulateStream's messages as they arrive (`wire.stream_to_result` gathers them into a SimResult)."""
+        self.channel()
+        request = pb.SimulateStreamRequest(simulation=wire.simulate_request_to_proto(
+            network, arch, inputs, semantics=semantics, preset=preset, core_of=core_of, threads=threads, trace=trace,
+            timeline=timeline))
+        try:
+            yield from self._stub.SimulateStream(request, timeout=self.timeout_s)
+        except grpc.RpcError as err:
+            _raise(err)
+
+    def map_network(self, network: tm.Network, arch: tm.Architecture) -> np.ndarray:
+        self.channel()
+        r = self._call(self._stub.MapNetwork, pb.MapNetworkRequest(network=wire.network_to_proto(network),
+                                                                   architecture=wire.architecture_to_proto(arch)))
+        return np.asarray(r.core_of, dtype=np.int64)
+
+    def area_and_static_power(self, arch: tm.Architecture,
+                              preset: Union[str, tm.CostModel] = "loihi") -> tuple[float, float]:
+        self.channel()
+        request = pb.ComputeAreaRequest(architecture=wire.architecture_to_proto(arch))
+        wire.costs_to_proto(preset, request)
+        r = self._call(self._stub.ComputeArea, request)
+        return r.area_mm2, r.static_power_w
+
+    def area_mm2(self, arch: tm.Architecture, preset: Union[str, tm.CostModel] = "loihi") -> float:
+        return self.area_and_static_power(arch, preset)[0]
+
+    def evaluator_keywords(self) -> dict:
+        """`agent.evaluator.Evaluator` keywords that put every engine call (simulation, mapping,
+        area) on this server, so that a search gives what it gives in-process."""
+        return {"simulate": self.simulate, "map_network": self.map_network, "area": self.area_mm2}
+
+    def presets(self) -> list[tm.CostModel]:
+        self.channel()
+        return [wire.cost_model_from_proto(c) for c in self._call(self._stub.ListPresets, pb.ListPresetsRequest()).presets]
+
+    def limits(self) -> pb.GetLimitsResponse:
+        self.channel()
+        return self._call(self._stub.GetLimits, pb.GetLimitsRequest())
+
+
+TERMINAL = {operation_pb2.OPERATION_STATE_SUCCEEDED, operation_pb2.OPERATION_STATE_FAILED,
+            operation_pb2.OPERATION_STATE_CANCELLED}
+
+
+class TrainerClient(_Channel):
+    """The TrainerService: start a training, watch it, evaluate and export the trained network."""
+
+    def _opened(self) -> None:
+        self._stub = trainer_pb2_grpc.TrainerServiceStub(self._channel)
+
+    def _call(self, fn, request):
+        try:
+            return fn(request, timeout=self.timeout_s)
+        except grpc.RpcError as err:
+            _raise(err)
+
+    def start_training(self, **spec) -> str:
+        """Start a training (keywords: the fields of TrainingSpec); returns the operation id."""
+        self.channel()
+        r = self._call(self._stub.StartTraining, trainer_pb2.StartTrainingRequest(spec=trainer_pb2.TrainingSpec(**spec)))
+        return r.operation.id
+
+    def watch(self, operation_id: str) -> Iterator[trainer_pb2.WatchTrainingResponse]:
+        """Progress messages until the training ends (the last one is terminal)."""
+        self.channel()
+        try:
+            yield from self._stub.WatchTraining(trainer_pb2.WatchTrainingRequest(operation_id=operation_id),
+                                                timeout=self.timeout_s)
+        except grpc.RpcError as err:
+            _raise(err)
+
+    def wait(self, operation_id: str) -> trainer_pb2.WatchTrainingResponse:
+        """The terminal message of a training (blocks until it ends)."""
+        last = None
+        for last in self.watch(operation_id):
+            pass
+        return last
+
+    def cancel(self, operation_id: str) -> operation_pb2.Operation:
+        self.channel()
+        return self._call(self._stub.CancelTraining,
+                          trainer_pb2.CancelTrainingRequest(operation_id=operation_id)).operation
+
+    def evaluate(self, operation_id: str, split: str = "test", limit_samples: int = 0) -> trainer_pb2.EvaluateResponse:
+        self.channel()
+        return self._call(self._stub.Evaluate, trainer_pb2.EvaluateRequest(operation_id=operation_id, split=split,
+                                                                            limit_samples=limit_samples))
+
+    def export_network(self, operation_id: str, split: str = "test", limit_samples: int = 0) -> "Export":
+        self.channel()
+        r = self._call(self._stub.ExportNetwork, trainer_pb2.ExportNetworkRequest(
+            operation_id=operation_id, split=split, limit_samples=limit_samples))
+        return Export(network=wire.network_from_proto(r.network), inputs=wire.spikes_from_proto(r.input),
+                      labels=np.asarray(r.labels, dtype=np.int64), arch=wire.architecture_from_proto(r.architecture),
+                      weight_bits=r.weight_bits, layer_scales=list(r.layer_scales), message=r)
+
+
+@dataclass
+class Export:
+    """A trained network and a split's input spikes, as engine types (and the message they came in)."""
+
+    network: tm.Network
+    inputs: np.ndarray
+    labels: np.ndarray
+    arch: tm.Architecture
+    weight_bits: int
+    layer_scales: list
+    message: trainer_pb2.ExportNetworkResponse
+
+
+def wait_for_server(endpoint: str, timeout_s: float = 20.0, tls: Optional[Tls] = None) -> None:
+    """Block until a server listens at `endpoint` (health check SERVING), or raise TimeoutError."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + timeout_s
+    with _Channel(endpoint, tls=tls) as c:
+        stub = health_pb2_grpc.HealthStub(c.channel())
+        while True:
+            try:
+                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no server became ready at {endpoint} within {timeout_s} s")
+            time.sleep(0.1)
