@@ -40,6 +40,7 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "policy"
 WEIGHTS_FILE = "ppo_policy.pt"
 CARD_FILE = "ppo_policy.json"
 HIDDENS = (128, 128)
+MOVE_PROPOSER = "archive-move"  # proposer name of the critic-screened archive moves
 
 
 def ensure_ray(num_cpus: Optional[int] = None) -> None:
@@ -264,7 +265,7 @@ def rl_search(
                     break
                 moves = local_proposals(evaluator, n_round, rng, pool=pool, **(local_options or {}))
                 if moves:
-                    evaluator.evaluate_batch(moves)
+                    evaluator.evaluate_batch(moves, proposer=MOVE_PROPOSER)
             stale = stale + 1 if evaluator.n_simulated == before else 0
             if progress:
                 progress(evaluator)
@@ -281,7 +282,8 @@ def _split(n: int, rounds: int) -> list[int]:
 
 
 def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int = 20,
-                    p_best: float = 0.5, p_jump: float = 0.0, pool: int = 1) -> list:
+                    p_best: float = 0.5, p_jump: float = 0.0, pool: int = 1,
+                    constrained: bool = False) -> list:
     """Up to `n` new designs near the archive's best designs (mutations of one or two parameters).
 
     Parents: with probability `p_best` one of the 8 designs closest to the targets' best EDP
@@ -297,8 +299,11 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
     fitted to the simulated designs) keeps `n`: the children of best-EDP parents with the best
     predicted EDP under the targets, and the children of front parents with the largest
     predicted hypervolume gain.
+
+    With ``constrained`` the front parents and the hypervolume gain use the front of the designs
+    that meet the targets (the benchmark's main metric) while any exist, else the unconstrained one.
     """
-    cands = _neighbours(evaluator, n * max(1, pool), rng, tries, p_best, p_jump)
+    cands = _neighbours(evaluator, n * max(1, pool), rng, tries, p_best, p_jump, constrained)
     if pool <= 1 or len(cands) <= n:
         return [c.action for c in cands[:n]]
     from agent.critic import fit_critic
@@ -306,7 +311,7 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
     critic = fit_critic(evaluator)
     if not critic.ready:
         return [c.action for c in cands[:n]]
-    return _screen(evaluator, critic, cands, n, p_best, int(rng.integers(1 << 31)))
+    return _screen(evaluator, critic, cands, n, p_best, int(rng.integers(1 << 31)), constrained)
 
 
 class _Child(NamedTuple):
@@ -319,8 +324,13 @@ class _Child(NamedTuple):
     design: Architecture
 
 
+def _front(archive, constrained: bool) -> list:
+    """The front the moves aim at: of the designs meeting the targets (if asked and any do)."""
+    return (archive.front(meeting_targets=True) if constrained else []) or archive.front()
+
+
 def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int, p_best: float,
-                p_jump: float) -> list[_Child]:
+                p_jump: float, constrained: bool = False) -> list[_Child]:
     """Up to `n` distinct new children of the archive's best designs and front."""
     from agent.evaluator import arch_key
     from agent.space import check_design
@@ -331,7 +341,7 @@ def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: i
     if not fits:
         return []
     best = sorted(fits, key=lambda r: (0.0, r.edp_js) if r.meets_targets else (r.overshoot, r.edp_js))[:8]
-    front = arch.front()
+    front = _front(arch, constrained)
     weights = _crowding_weights(arch, front)
     nvec = space.nvec
     out, keys = [], set()
@@ -363,7 +373,8 @@ def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: i
     return out
 
 
-def _screen(evaluator: Evaluator, critic, cands: list, n: int, p_best: float, seed: int) -> list:
+def _screen(evaluator: Evaluator, critic, cands: list, n: int, p_best: float, seed: int,
+            constrained: bool = False) -> list:
     """Keep `n` of the candidate children by the critic's predictions (see `local_proposals`)."""
     from agent.critic import edp_order, hv_gains
 
@@ -382,7 +393,7 @@ def _screen(evaluator: Evaluator, critic, cands: list, n: int, p_best: float, se
     limits = [None if v is None else float(np.log10(v)) for _, v in evaluator.targets.items()]
     chosen = list(best_idx[edp_order(pred[best_idx], limits)[:n_best]])
     norm = evaluator.archive.normaliser or evaluator.normaliser()
-    front_u = norm(np.array([r.objectives() for r in evaluator.archive.front()]))
+    front_u = norm(np.array([r.objectives() for r in _front(evaluator.archive, constrained)]))
     order = np.concatenate([front_idx, np.setdiff1d(best_idx, chosen)])  # front children first
     if order.size:
         picks, _ = hv_gains(front_u, norm(10.0 ** pred[order]), n - len(chosen), seed=seed)
