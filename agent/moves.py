@@ -27,16 +27,14 @@ def moves_search(
     batch: int = 32,
     local_moves: Optional[int] = None,
     local_rounds: int = 4,
-    pool: int = 16,
+    pool: Optional[int] = None,
     local_options: Optional[dict] = None,
-    random_per_iteration: Optional[int] = None,
     max_proposals: Optional[int] = None,
     patience: int = 20,
 ) -> Evaluator:
-    """Random designs, then iterations of `random_per_iteration` (default: `batch`) random designs
-    plus `local_moves` (default `batch`) critic-screened archive moves in `local_rounds` rounds.
-    """
-    from agent.rl import MOVE_PROPOSER, _split, local_proposals
+    """`batch` random designs, then iterations of `local_moves` (default `batch`) critic-screened
+    archive moves in `local_rounds` rounds (defaults as `agent.rl.rl_search`'s)."""
+    from agent.rl import DEFAULT_LOCAL_OPTIONS, DEFAULT_POOL, MOVE_PROPOSER, _split, local_proposals
 
     if evaluator.budget is None:
         raise ValueError("the archive-move search needs an evaluator with a budget")
@@ -44,21 +42,21 @@ def moves_search(
     rng_init = np.random.default_rng(seed)
     rng = np.random.default_rng(seed + 7919)  # the same stream rl_search gives its moves
     n_local = batch if local_moves is None else int(local_moves)
-    n_random = batch if random_per_iteration is None else int(random_per_iteration)
+    options = DEFAULT_LOCAL_OPTIONS if local_options is None else local_options
+    pool = DEFAULT_POOL if pool is None else pool
     cap = max_proposals or 50 * evaluator.budget
-    stale, first = 0, True
+    evaluator.evaluate_batch([space.sample(rng_init) for _ in range(batch)], proposer=INIT_PROPOSER)
+    stale = 0
     while not evaluator.exhausted and evaluator.n_proposals < cap and stale < patience:
         before = evaluator.n_simulated
-        draws = [space.sample(rng_init) for _ in range(n_random)]
-        if draws:
-            evaluator.evaluate_batch(draws, proposer=INIT_PROPOSER if first else "random")
-        first = False
         for n_round in _split(n_local, local_rounds):
             if evaluator.exhausted:
                 break
-            moves = local_proposals(evaluator, n_round, rng, pool=pool, **(local_options or {}))
+            moves = local_proposals(evaluator, n_round, rng, pool=pool, **options)
             if moves:
                 evaluator.evaluate_batch(moves, proposer=MOVE_PROPOSER)
+        if evaluator.n_simulated == before and not evaluator.exhausted:
+            evaluator.evaluate_batch([space.sample(rng_init) for _ in range(batch)], proposer="random")
         stale = stale + 1 if evaluator.n_simulated == before else 0
         if progress:
             progress(evaluator)

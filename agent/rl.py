@@ -41,6 +41,12 @@ WEIGHTS_FILE = "ppo_policy.pt"
 CARD_FILE = "ppo_policy.json"
 HIDDENS = (128, 128)
 MOVE_PROPOSER = "archive-move"  # proposer name of the critic-screened archive moves
+# The search's settings, chosen on the tuning workloads (benchmarks/hw_search_tuning.py, rl study;
+# docs/search.md "Settings"): the critic's candidates per move, the archive moves' options, and
+# the preference schedule of the PPO proposals.
+DEFAULT_POOL = 16
+DEFAULT_LOCAL_OPTIONS = {"constrained": False}
+DEFAULT_PREFERENCE = "cycle"
 
 
 def ensure_ray(num_cpus: Optional[int] = None) -> None:
@@ -213,11 +219,11 @@ def rl_search(
     lr: float = 1e-3,
     edp_fraction: float = 0.5,
     patience: int = 20,
-    preference="cycle",
+    preference=None,
     local_moves: Optional[int] = None,
     local_options: Optional[dict] = None,
     local_rounds: int = 4,
-    pool: int = 16,
+    pool: Optional[int] = None,
 ) -> Evaluator:
     """Search `evaluator`'s workload until its budget is spent, warm-started from `checkpoint`.
 
@@ -231,8 +237,13 @@ def rl_search(
 
     With ``checkpoint=None`` (or a policy that does not match the space) the policy starts
     from scratch. The policy space is the default grid when the user's ranges are a subset of it
-    (designs are projected onto the user's choices), else the user's own space.
+    (designs are projected onto the user's choices), else the user's own space. `preference`,
+    `local_options` and `pool` default to DEFAULT_PREFERENCE, DEFAULT_LOCAL_OPTIONS and
+    DEFAULT_POOL (chosen on the tuning workloads).
     """
+    preference = DEFAULT_PREFERENCE if preference is None else preference
+    local_options = DEFAULT_LOCAL_OPTIONS if local_options is None else local_options
+    pool = DEFAULT_POOL if pool is None else pool
     if evaluator.budget is None:
         raise ValueError("RL search needs an evaluator with a budget")
     ensure_ray()
@@ -263,7 +274,7 @@ def rl_search(
             for n_round in _split(n_local, local_rounds):
                 if evaluator.exhausted:
                     break
-                moves = local_proposals(evaluator, n_round, rng, pool=pool, **(local_options or {}))
+                moves = local_proposals(evaluator, n_round, rng, pool=pool, **local_options)
                 if moves:
                     evaluator.evaluate_batch(moves, proposer=MOVE_PROPOSER)
             stale = stale + 1 if evaluator.n_simulated == before else 0
@@ -444,7 +455,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     algo, _ = pretrain(evs, iterations=args.iterations, seed=args.seed, out_dir=args.out, batch=args.batch,
                        p_no_targets=args.p_no_targets, target_log_range=tuple(args.target_range),
-                       extra_card={"command": "python -m agent.rl pretrain " + " ".join(argv or sys.argv[1:]),
+                       extra_card={"command": "python -m agent.rl " + " ".join(argv or sys.argv[1:]),
                                    "search_space": space.to_dict()})
     algo.stop()
     print(f"wrote {args.out / WEIGHTS_FILE} in {time.perf_counter() - t0:.0f} s")

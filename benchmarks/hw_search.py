@@ -12,7 +12,7 @@ that `ancoef train --dataset digits-dvs` (defaults, seed 0) trains and exports (
 `--train-dir` unless it is there).
 
 Rules, the same for every method: one evaluator (same simulator, preset, laptop space, cache,
-analytic checks), the budget counts distinct simulated designs, the same targets (latency and
+analytic checks; in-process simulations, one at a time, for every method), the budget counts distinct simulated designs, the same targets (latency and
 area no worse than the workload's reference design) and the same constraint
 (`Evaluator.constraint_violation`). A method whose settings depend on the budget (NSGA-II's
 population; TPE's start-up trials where the study chose them per budget) is run once per budget;
@@ -156,7 +156,7 @@ def at_budget(ev: Evaluator, budget: int) -> dict:
 
 
 def run_one(task: dict) -> dict:
-    """One (workload, seed): every variant, at every budget it needs. Runs in a worker process."""
+    """One (workload, seed, variant) at every budget it needs. Runs in a worker process."""
     from agent.rl import DEFAULT_CHECKPOINT, ensure_ray
 
     ensure_ray(1)
@@ -164,31 +164,106 @@ def run_one(task: dict) -> dict:
     wl = load_set(task["set"], task["quick"], task["train_dir"])[task["workload"]]
     targets = Targets(**task["targets"])
     checkpoint = Path(task["policy"]) if task["policy"] else DEFAULT_CHECKPOINT
-    out = {}
-    for variant in task["variants"]:
-        method, kw = VARIANTS[variant]
-        kw = dict(kw)
-        if method == "rl" and "checkpoint" not in kw:
-            kw["checkpoint"] = checkpoint
-        kw.update(task.get("overrides", {}).get(variant, {}))
-        budgets = task["budgets"] if budget_dependent(variant) else [max(task["budgets"])]
-        per = {}
-        for run_budget in budgets:
-            ev = workloads.make_evaluator(wl, space, preset=task["preset"], name=task["workload"],
-                                          targets=targets, budget=run_budget)
-            t0 = time.perf_counter()
-            figs = run_search(method, ev, seed=task["seed"], **kw)
-            for b in task["budgets"]:
-                if b <= run_budget and str(b) not in per:
-                    per[str(b)] = dict(at_budget(ev, b), run_budget=run_budget)
-            per[f"run{run_budget}"] = {"wall_s": time.perf_counter() - t0, "simulated": figs["simulated"],
-                                       "proposals": figs["proposals"], "proposers": proposer_counts(ev)}
-        out[variant] = per
-        b = str(max(task["budgets"]))
-        print(f"{task['workload']} seed {task['seed']} {variant:17s} HVc {per[b]['hypervolume_meeting_targets']:.4f} "
-              f"HV {per[b]['hypervolume']:.4f} EDP {_fmt(per[b]['best_edp_js'])} "
-              f"({sum(v['wall_s'] for k, v in per.items() if k.startswith('run')):.0f} s)", flush=True)
-    return {"workload": task["workload"], "seed": task["seed"], "runs": out}
+    variant = task["variant"]
+    method, kw = VARIANTS[variant]
+    kw = dict(kw)
+    if method == "rl" and "checkpoint" not in kw:
+        kw["checkpoint"] = checkpoint
+    budgets = task["budgets"] if budget_dependent(variant) else [max(task["budgets"])]
+    per = {}
+    for run_budget in budgets:
+        ev = workloads.make_evaluator(wl, space, preset=task["preset"], name=task["workload"],
+                                      targets=targets, budget=run_budget, use_ray=False)
+        t0 = time.perf_counter()
+        figs = run_search(method, ev, seed=task["seed"], **kw)
+        for b in task["budgets"]:
+            if b <= run_budget and str(b) not in per:
+                per[str(b)] = dict(at_budget(ev, b), run_budget=run_budget)
+        per[f"run{run_budget}"] = {"wall_s": time.perf_counter() - t0, "simulated": figs["simulated"],
+                                   "proposals": figs["proposals"], "proposers": proposer_counts(ev),
+                                   "loadavg": list(os.getloadavg())}
+    b = str(max(task["budgets"]))
+    print(f"{task['workload']} seed {task['seed']} {variant:17s} HVc {per[b]['hypervolume_meeting_targets']:.4f} "
+          f"HV {per[b]['hypervolume']:.4f} EDP {_fmt(per[b]['best_edp_js'])} "
+          f"({sum(v['wall_s'] for k, v in per.items() if k.startswith('run')):.0f} s)", flush=True)
+    return {"workload": task["workload"], "seed": task["seed"], "variant": variant, "figures": per}
+
+
+def _hash_files(files) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        if f.exists():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def engine_fingerprint() -> str:
+    return _hash_files(sorted((ROOT / "trueasync").glob("_core*.so")))
+
+
+def policy_fingerprint(policy: Optional[str]) -> str:
+    pol = Path(policy) if policy else ROOT / "agent" / "policy"
+    return _hash_files(sorted(pol.glob("*.pt")) if pol.is_dir() else [pol])
+
+
+def code_fingerprint(policy: Optional[str]) -> str:
+    """Engine and policy: what a run's figures depend on besides the search code and its
+    settings (`variant_settings` records those in each task)."""
+    return engine_fingerprint() + policy_fingerprint(policy)
+
+
+def uses_policy(variant: str) -> bool:
+    method, kw = VARIANTS[variant]
+    return method == "rl" and kw.get("checkpoint", "shipped") is not None
+
+
+def variant_settings(variant: str, budgets) -> dict:
+    """The settings a variant runs with (part of its cache key)."""
+    from agent import baselines, rl
+
+    method = VARIANTS[variant][0]
+    if method == "nsga2":
+        return {"population": {str(b): baselines.nsga2_population(b) for b in budgets}}
+    if method == "tpe":
+        return {"startup": {str(b): baselines.tpe_startup(b) for b in budgets},
+                "multivariate": baselines.TPE_MULTIVARIATE}
+    if method in ("rl", "moves"):
+        return {"pool": rl.DEFAULT_POOL, "local_options": rl.DEFAULT_LOCAL_OPTIONS,
+                "preference": rl.DEFAULT_PREFERENCE}
+    return {}
+
+
+def cached_run(task: dict, fn=None) -> dict:
+    """`fn(task)` (default `run_one`), answered from `task["cache_dir"]` when the same task
+    already ran with the same code, policy and engine (so an interrupted run resumes)."""
+    fn = fn or run_one
+    cache = task.get("cache_dir")
+    if not cache:
+        return fn(task)
+    key = hashlib.sha256(json.dumps({k: v for k, v in task.items() if k != "cache_dir"}, sort_keys=True,
+                                    default=str).encode()).hexdigest()[:24]
+    path = Path(cache) / f"{key}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    out = fn(task)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(out, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+    tmp.replace(path)
+    return out
+
+
+def run_tasks(tasks: list[dict], jobs: int, fn=None) -> list[dict]:
+    from functools import partial
+
+    call = partial(cached_run, fn=fn)
+    if jobs > 1:
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            return list(pool.map(call, tasks))
+    return [call(t) for t in tasks]
 
 
 # -- statistics -------------------------------------------------------------------------------
@@ -223,7 +298,8 @@ def wilcoxon_less(a, b) -> Optional[float]:
 
 
 def summarise(runs: list[dict], budgets, variants) -> dict:
-    """Per budget and variant: medians, IQRs, speed-ups against NSGA-II, rank tests."""
+    """Per budget and variant: medians, IQRs, speed-ups against NSGA-II, rank tests.
+    `runs`: one {"seed", "runs": {variant: figures per budget}} per seed."""
     by_seed = sorted(runs, key=lambda r: r["seed"])
     out = {}
     for b in map(str, budgets):
@@ -397,25 +473,31 @@ def run(args) -> dict:
         "machine_start": machine(), "jobs": args.jobs,
     }, "workloads": {}}
     tasks, meta = [], {}
+    results["config"]["engine_fingerprint"] = engine_fingerprint()
+    results["config"]["policy_fingerprint"] = policy_fingerprint(args.policy)
     for wname, wl in wls.items():
         targets, ref = targets_for(wl, space, preset)
         meta[wname] = {"targets": targets.to_dict(), "reference_design": ref.to_dict(),
                        "neurons": [layer.size for layer in wl.network.layers], "fingerprint": fingerprint(wl),
                        "network": wl.network.name}
         for seed in seeds:
-            tasks.append({"set": args.set, "quick": args.quick, "train_dir": train_dir, "workload": wname,
-                          "seed": seed, "targets": targets.to_dict(), "policy": args.policy, "preset": preset,
-                          "budgets": budgets, "variants": variants})
-    if args.jobs > 1:
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
-            done = list(pool.map(run_one, tasks))
-    else:
-        done = [run_one(t) for t in tasks]
+            for variant in variants:
+                tasks.append({"set": args.set, "quick": args.quick, "train_dir": train_dir, "workload": wname,
+                              "seed": seed, "variant": variant, "targets": targets.to_dict(),
+                              "policy": args.policy if uses_policy(variant) else None, "preset": preset,
+                              "budgets": budgets,
+                              "workload_fingerprint": meta[wname]["fingerprint"],
+                              "engine": results["config"]["engine_fingerprint"],
+                              "policy_fingerprint": results["config"]["policy_fingerprint"]
+                              if uses_policy(variant) else None,
+                              "settings": variant_settings(variant, budgets),
+                              "cache_dir": None if args.no_cache else str(args.cache_dir)})
+    done = run_tasks(tasks, args.jobs)
     runs: dict = {}
     for d in done:
-        runs.setdefault(d["workload"], []).append(d)
+        per_seed = runs.setdefault(d["workload"], {}).setdefault(d["seed"], {"seed": d["seed"], "runs": {}})
+        per_seed["runs"][d["variant"]] = d["figures"]
+    runs = {w: [v[s] for s in sorted(v)] for w, v in runs.items()}
     for wname, wruns in runs.items():
         results["workloads"][wname] = dict(meta[wname], budgets=summarise(wruns, budgets, variants))
     results["plots"] = plot_anytime(results, runs, args.plot_dir)
@@ -439,6 +521,11 @@ def main(argv=None) -> int:
     p.add_argument("--policy", default=None, help="pre-trained policy dir (default agent/policy)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (each runs its own Ray)")
     p.add_argument("--train-dir", type=Path, default=DEFAULT_TRAIN_DIR)
+    p.add_argument("--cache-dir", type=Path, default=ROOT / "runs" / "hw_search" / "cache",
+                   help="finished (workload, seed, variant) runs, keyed by task, code, policy and engine: "
+                   "an interrupted benchmark resumes")
+    p.add_argument("--no-cache", action="store_true",
+                   help="rerun every search (needed after a change to the search code itself)")
     p.add_argument("--plot-dir", type=Path, default=ROOT / "docs" / "img")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = p.parse_args(argv)

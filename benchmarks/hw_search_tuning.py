@@ -13,9 +13,10 @@ median (over seeds) constrained hypervolume is chosen (ties: the higher mean of 
 The chosen values are what `agent.baselines` (NSGA2_POPULATION, TPE_STARTUP, TPE_MULTIVARIATE)
 and `agent.rl.rl_search`'s defaults hold; docs/search.md records the table.
 
-- nsga2: population 8, 16, 32, 64, run separately at each budget (the population changes the run).
-- tpe: (start-up trials, multivariate) in (10, False) [Optuna's default], (10, True), (30, True);
-  TPE does not know the budget, so the 200 figures are the first 200 of the 500 run.
+- nsga2: population 16, 32, 64, run separately at each budget (the population changes the run).
+- tpe: (start-up trials, multivariate) in (10, False) [Optuna's default for several objectives]
+  and (10, True); (30, True) with `--settings`. TPE does not know the budget, so the 200 figures
+  are the first 200 of the 500 run.
 - rl: the critic's pool (8, 16), the archive moves' front (unconstrained, constrained), the
   preference schedule (cycle, mixed); first 200 of the 500 run, as for the benchmark.
 """
@@ -27,7 +28,6 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,13 +44,14 @@ from agent.search import run_search  # noqa: E402
 
 BUDGETS = (200, 500)
 STUDIES = {
-    "nsga2": {"method": "nsga2", "per_budget": True,
-              "settings": {f"pop{p}": {"pop_size": p} for p in (8, 16, 32, 64)}},
-    "tpe": {"method": "tpe", "per_budget": False,
+    "nsga2": {"method": "nsga2", "per_budget": True, "seeds": 5,
+              "settings": {f"pop{p}": {"pop_size": p} for p in (16, 32, 64)}},
+    "tpe": {"method": "tpe", "per_budget": False, "seeds": 3,
             "settings": {"startup10-independent": {"n_startup_trials": 10, "multivariate": False},
                          "startup10-multivariate": {"n_startup_trials": 10, "multivariate": True},
-                         "startup30-multivariate": {"n_startup_trials": 30, "multivariate": True}}},
-    "rl": {"method": "rl", "per_budget": False,
+                         "startup30-multivariate": {"n_startup_trials": 30, "multivariate": True}},
+            "default_settings": ["startup10-independent", "startup10-multivariate"]},
+    "rl": {"method": "rl", "per_budget": False, "seeds": 3,
            "settings": {"pool16-unconstrained-cycle": {"pool": 16, "local_options": {"constrained": False}},
                         "pool16-constrained-cycle": {"pool": 16, "local_options": {"constrained": True}},
                         "pool8-constrained-cycle": {"pool": 8, "local_options": {"constrained": True}},
@@ -75,7 +76,7 @@ def run_task(task: dict) -> dict:
     out = {}
     for run_budget in budgets:
         ev = workloads.make_evaluator(wl, space, preset=task["preset"], name=task["workload"],
-                                      targets=Targets(**task["targets"]), budget=run_budget)
+                                      targets=Targets(**task["targets"]), budget=run_budget, use_ray=False)
         t0 = time.perf_counter()
         run_search(study["method"], ev, seed=task["seed"], **kw)
         wall = time.perf_counter() - t0
@@ -86,12 +87,11 @@ def run_task(task: dict) -> dict:
                                "hypervolume": f["hypervolume"], "best_edp_js": f["best_edp_js"], "run_wall_s": wall}
     print(f"{task['study']} {task['setting']:28s} {task['workload']:24s} seed {task['seed']}: " + ", ".join(
         f"B={b} HVc {v['hypervolume_meeting_targets']:.4f}" for b, v in out.items()), flush=True)
-    return dict(task, figures=out)
+    return dict({k: v for k, v in task.items() if k != "cache_dir"}, figures=out)
 
 
-def choose(results: list[dict], study: str) -> dict:
+def choose(results: list[dict], study: str, settings: list) -> dict:
     """Per budget: the table of medians and the setting with the best mean rank over workloads."""
-    settings = list(STUDIES[study]["settings"])
     wnames = sorted({r["workload"] for r in results})
     out = {}
     for b in map(str, BUDGETS):
@@ -110,39 +110,41 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--studies", nargs="+", default=list(STUDIES), choices=list(STUDIES))
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=int, default=None,
+                   help="seeds per setting and workload (default: 5 for nsga2, 3 for the costlier tpe and rl)")
     p.add_argument("--preset", default=None)
     p.add_argument("--policy", default=None, help="policy dir for the rl study (default agent/policy)")
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--all-settings", action="store_true", help="also the settings a study leaves out by default")
+    p.add_argument("--cache-dir", type=Path, default=ROOT / "runs" / "hw_search" / "tuning-cache")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "hw_search_tuning.json")
     args = p.parse_args(argv)
     preset = args.preset or workloads.default_preset()
     space = workloads.laptop_space()
     tasks = []
+    fp = hw_search.code_fingerprint(args.policy)
+    chosen_settings = {s: (list(STUDIES[s]["settings"]) if args.all_settings else
+                           STUDIES[s].get("default_settings", list(STUDIES[s]["settings"]))) for s in args.studies}
     for wname, wl in workloads.tuning_workloads().items():
         targets, _ = hw_search.targets_for(wl, space, preset)
         for study in args.studies:
-            for setting in STUDIES[study]["settings"]:
-                for seed in range(args.seeds):
+            for setting in chosen_settings[study]:
+                for seed in range(args.seeds or STUDIES[study]["seeds"]):
                     tasks.append({"study": study, "setting": setting, "workload": wname, "seed": seed,
-                                  "targets": targets.to_dict(), "preset": preset, "policy": args.policy})
+                                  "targets": targets.to_dict(), "preset": preset, "policy": args.policy,
+                                  "code": fp, "cache_dir": str(args.cache_dir)})
     t0 = time.perf_counter()
     load0 = os.getloadavg()
-    if args.jobs > 1:
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(args.jobs, mp_context=mp.get_context("spawn")) as pool:
-            done = list(pool.map(run_task, tasks))
-    else:
-        done = [run_task(t) for t in tasks]
+    done = hw_search.run_tasks(tasks, args.jobs, fn=run_task)
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
     report = {"command": "python benchmarks/hw_search_tuning.py " + " ".join(argv), "preset": preset,
-              "seeds": args.seeds, "budgets": list(BUDGETS), "machine": hw_search.machine(),
+              "seeds": {s: args.seeds or STUDIES[s]["seeds"] for s in args.studies}, "budgets": list(BUDGETS), "machine": hw_search.machine(),
               "loadavg_start": list(load0), "wall_s": time.perf_counter() - t0,
               "studies": dict(previous.get("studies", {}))}
     for study in args.studies:
         rows = [r for r in done if r["study"] == study]
-        report["studies"][study] = {"settings": STUDIES[study]["settings"], "choice": choose(rows, study),
+        report["studies"][study] = {"settings": {k: STUDIES[study]["settings"][k] for k in chosen_settings[study]},
+                                    "choice": choose(rows, study, chosen_settings[study]),
                                     "runs": rows}
     for study in args.studies:
         print(f"\n{study}:")
