@@ -7,9 +7,8 @@
 Workloads: `agent.workloads.benchmark_workloads()`, held out from the policy's pre-training set
 and from the tuning set on which every method's settings were chosen (docs/search.md lists the
 three sets side by side): N-MNIST events (17x17x2) through a two-conv-layer net and through a
-sparse net with a recurrent projection, the shared 784-512-256-10 MLP (T = 20), and the conv net
-that `ancoef train --dataset digits-dvs` (defaults, seed 0) trains and exports (trained here into
-`--train-dir` unless it is there).
+sparse net with a recurrent projection, and the conv net that `ancoef train --dataset digits-dvs`
+(defaults, seed 0) trains and exports (trained here into `--train-dir` unless it is there).
 
 Rules, the same for every method: one evaluator (same simulator, preset, laptop space, cache,
 analytic checks; in-process simulations, one at a time, for every method), the budget counts distinct simulated designs, the same targets (latency and
@@ -234,16 +233,21 @@ def variant_settings(variant: str, budgets) -> dict:
     return {}
 
 
-def cached_run(task: dict, fn=None) -> dict:
-    """`fn(task)` (default `run_one`), answered from `task["cache_dir"]` when the same task
-    already ran with the same code, policy and engine (so an interrupted run resumes)."""
-    fn = fn or run_one
-    cache = task.get("cache_dir")
-    if not cache:
-        return fn(task)
+def cache_path(task: dict) -> Optional[Path]:
+    if not task.get("cache_dir"):
+        return None
     key = hashlib.sha256(json.dumps({k: v for k, v in task.items() if k != "cache_dir"}, sort_keys=True,
                                     default=str).encode()).hexdigest()[:24]
-    path = Path(cache) / f"{key}.json"
+    return Path(task["cache_dir"]) / f"{key}.json"
+
+
+def cached_run(task: dict, fn=None) -> dict:
+    """`fn(task)` (default `run_one`), answered from `task["cache_dir"]` when the same task
+    already ran with the same settings, policy and engine (so an interrupted run resumes)."""
+    fn = fn or run_one
+    path = cache_path(task)
+    if path is None:
+        return fn(task)
     if path.exists():
         return json.loads(path.read_text())
     out = fn(task)
@@ -480,7 +484,9 @@ def run(args) -> dict:
         meta[wname] = {"targets": targets.to_dict(), "reference_design": ref.to_dict(),
                        "neurons": [layer.size for layer in wl.network.layers], "fingerprint": fingerprint(wl),
                        "network": wl.network.name}
-        for seed in seeds:
+    for seed in seeds:  # seed-major: an interrupted run has whole seeds done, for every workload
+        for wname in wls:
+            targets = Targets(**meta[wname]["targets"])
             for variant in variants:
                 tasks.append({"set": args.set, "quick": args.quick, "train_dir": train_dir, "workload": wname,
                               "seed": seed, "variant": variant, "targets": targets.to_dict(),
@@ -492,6 +498,16 @@ def run(args) -> dict:
                               if uses_policy(variant) else None,
                               "settings": variant_settings(variant, budgets),
                               "cache_dir": None if args.no_cache else str(args.cache_dir)})
+    if args.cached_only:  # report the seeds finished so far (every workload and variant)
+        ok = {}
+        for t in tasks:
+            ok.setdefault(t["seed"], []).append(cache_path(t) is not None and cache_path(t).exists())
+        complete = [sd for sd in seeds if all(ok[sd])]
+        if not complete:
+            raise SystemExit("--cached-only: no seed is finished for every workload and variant yet")
+        tasks = [t for t in tasks if t["seed"] in complete]
+        results["config"]["seeds"] = complete
+        results["config"]["cached_only"] = True
     done = run_tasks(tasks, args.jobs)
     runs: dict = {}
     for d in done:
@@ -524,6 +540,8 @@ def main(argv=None) -> int:
     p.add_argument("--cache-dir", type=Path, default=ROOT / "runs" / "hw_search" / "cache",
                    help="finished (workload, seed, variant) runs, keyed by task, code, policy and engine: "
                    "an interrupted benchmark resumes")
+    p.add_argument("--cached-only", action="store_true",
+                   help="run nothing: report the seeds the cache already holds for every workload and variant")
     p.add_argument("--no-cache", action="store_true",
                    help="rerun every search (needed after a change to the search code itself)")
     p.add_argument("--plot-dir", type=Path, default=ROOT / "docs" / "img")
