@@ -25,7 +25,7 @@ Progress = Optional[Callable[[Evaluator], None]]
 INFEASIBLE_LOG = 10.0  # objectives (decades over the reference design) told for a design that does not fit
 
 # Chosen by benchmarks/hw_search_tuning.py on the tuning workloads (docs/search.md, "Settings").
-NSGA2_POPULATION = {200: 16, 500: 32}
+NSGA2_POPULATION = {200: 32, 500: 32}
 TPE_STARTUP = {200: 20, 500: 20}
 TPE_MULTIVARIATE = True
 

@@ -154,11 +154,31 @@ def at_budget(ev: Evaluator, budget: int) -> dict:
     }
 
 
+def ray_for_rl(method: str, tries: int = 5) -> None:
+    """Start this worker's Ray for the methods that need it (RLlib), retrying: on a loaded
+    machine Ray's node start-up can exceed its fixed 30 s wait."""
+    if method != "rl":
+        return
+    import ray
+
+    from agent.rl import ensure_ray
+
+    for attempt in range(tries):
+        try:
+            ensure_ray(1)
+            return
+        except Exception:  # noqa: BLE001 - Ray raises a bare Exception on a start-up time-out
+            ray.shutdown()
+            if attempt == tries - 1:
+                raise
+            time.sleep(5)
+
+
 def run_one(task: dict) -> dict:
     """One (workload, seed, variant) at every budget it needs. Runs in a worker process."""
-    from agent.rl import DEFAULT_CHECKPOINT, ensure_ray
+    from agent.rl import DEFAULT_CHECKPOINT
 
-    ensure_ray(1)
+    ray_for_rl(VARIANTS[task["variant"]][0])
     space = workloads.laptop_space()
     wl = load_set(task["set"], task["quick"], task["train_dir"])[task["workload"]]
     targets = Targets(**task["targets"])

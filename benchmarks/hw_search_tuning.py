@@ -17,8 +17,9 @@ and `agent.rl.rl_search`'s defaults hold; docs/search.md records the table.
 - tpe: (start-up trials, multivariate) in (10, False) [Optuna's default for several objectives]
   and (10, True); (30, True) with `--settings`. TPE does not know the budget, so the 200 figures
   are the first 200 of the 500 run.
-- rl: the critic's pool (8, 16), the archive moves' front (unconstrained, constrained), the
-  preference schedule (cycle, mixed); first 200 of the 500 run, as for the benchmark.
+- rl: the archive moves' front (unconstrained, constrained) and the preference schedule (cycle,
+  mixed) with the critic's pool of 16; a pool of 8 with `--all-settings`. First 200 of the 500
+  run, as for the benchmark.
 """
 
 from __future__ import annotations
@@ -46,27 +47,32 @@ BUDGETS = (200, 500)
 STUDIES = {
     "nsga2": {"method": "nsga2", "per_budget": True, "seeds": 5,
               "settings": {f"pop{p}": {"pop_size": p} for p in (16, 32, 64)}},
-    "tpe": {"method": "tpe", "per_budget": False, "seeds": 3,
+    "tpe": {"method": "tpe", "per_budget": False, "seeds": [1],
             "settings": {"startup10-independent": {"n_startup_trials": 10, "multivariate": False},
                          "startup10-multivariate": {"n_startup_trials": 10, "multivariate": True},
                          "startup30-multivariate": {"n_startup_trials": 30, "multivariate": True}},
             "default_settings": ["startup10-independent", "startup10-multivariate"]},
-    "rl": {"method": "rl", "per_budget": False, "seeds": 3,
+    "rl": {"method": "rl", "per_budget": False, "seeds": 2,
            "settings": {"pool16-unconstrained-cycle": {"pool": 16, "local_options": {"constrained": False}},
                         "pool16-constrained-cycle": {"pool": 16, "local_options": {"constrained": True}},
                         "pool8-constrained-cycle": {"pool": 8, "local_options": {"constrained": True}},
                         "pool16-constrained-mixed": {"pool": 16, "local_options": {"constrained": True},
-                                                     "preference": "mixed"}}},
+                                                     "preference": "mixed"}},
+           "default_settings": ["pool16-unconstrained-cycle", "pool16-constrained-cycle",
+                                "pool16-constrained-mixed"]},
 }
 
 
-def run_task(task: dict) -> dict:
-    from agent.rl import ensure_ray
+def study_seeds(study: str, n=None) -> list:
+    seeds = STUDIES[study]["seeds"] if n is None else n
+    return list(range(seeds)) if isinstance(seeds, int) else list(seeds)
 
-    ensure_ray(1)
+
+def run_task(task: dict) -> dict:
+    study = STUDIES[task["study"]]
+    hw_search.ray_for_rl(study["method"])
     space = workloads.laptop_space()
     wl = workloads.tuning_workloads()[task["workload"]]
-    study = STUDIES[task["study"]]
     kw = dict(study["settings"][task["setting"]])
     if study["method"] == "rl":
         from agent.rl import DEFAULT_CHECKPOINT
@@ -111,7 +117,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--studies", nargs="+", default=list(STUDIES), choices=list(STUDIES))
     p.add_argument("--seeds", type=int, default=None,
-                   help="seeds per setting and workload (default: 5 for nsga2, 3 for the costlier tpe and rl)")
+                   help="seeds 0..N-1 per setting and workload (default: 0-4 for nsga2, 0-1 for rl, seed 1 alone "
+                   "for tpe, whose 500 trials cost minutes of Optuna's own time on a loaded machine)")
     p.add_argument("--preset", default=None)
     p.add_argument("--policy", default=None, help="policy dir for the rl study (default agent/policy)")
     p.add_argument("--jobs", type=int, default=1)
@@ -125,20 +132,20 @@ def main(argv=None) -> int:
     fp = hw_search.code_fingerprint(args.policy)
     chosen_settings = {s: (list(STUDIES[s]["settings"]) if args.all_settings else
                            STUDIES[s].get("default_settings", list(STUDIES[s]["settings"]))) for s in args.studies}
-    for wname, wl in workloads.tuning_workloads().items():
-        targets, _ = hw_search.targets_for(wl, space, preset)
-        for study in args.studies:
+    targets = {w: hw_search.targets_for(wl, space, preset)[0] for w, wl in workloads.tuning_workloads().items()}
+    for study in args.studies:  # study-major: the cheap studies finish first
+        for wname in targets:
             for setting in chosen_settings[study]:
-                for seed in range(args.seeds or STUDIES[study]["seeds"]):
+                for seed in study_seeds(study, args.seeds):
                     tasks.append({"study": study, "setting": setting, "workload": wname, "seed": seed,
-                                  "targets": targets.to_dict(), "preset": preset, "policy": args.policy,
+                                  "targets": targets[wname].to_dict(), "preset": preset, "policy": args.policy,
                                   "code": fp, "cache_dir": str(args.cache_dir)})
     t0 = time.perf_counter()
     load0 = os.getloadavg()
     done = hw_search.run_tasks(tasks, args.jobs, fn=run_task)
     previous = json.loads(args.out.read_text()) if args.out.exists() else {}
     report = {"command": "python benchmarks/hw_search_tuning.py " + " ".join(argv), "preset": preset,
-              "seeds": {s: args.seeds or STUDIES[s]["seeds"] for s in args.studies}, "budgets": list(BUDGETS), "machine": hw_search.machine(),
+              "seeds": {s: study_seeds(s, args.seeds) for s in args.studies}, "budgets": list(BUDGETS), "machine": hw_search.machine(),
               "loadavg_start": list(load0), "wall_s": time.perf_counter() - t0,
               "studies": dict(previous.get("studies", {}))}
     for study in args.studies:
