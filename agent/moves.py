@@ -33,8 +33,9 @@ def moves_search(
     patience: int = 20,
 ) -> Evaluator:
     """`batch` random designs, then iterations of `local_moves` (default `batch`) critic-screened
-    archive moves in `local_rounds` rounds (defaults as `agent.rl.rl_search`'s)."""
-    from agent.rl import DEFAULT_LOCAL_OPTIONS, DEFAULT_POOL, MOVE_PROPOSER, _split, local_proposals
+    archive moves in `local_rounds` rounds (`pool` and `local_options` default to the RL
+    search's studied settings, `agent.rl.rl_settings`)."""
+    from agent.rl import MOVE_PROPOSER, _split, local_proposals, rl_settings
 
     if evaluator.budget is None:
         raise ValueError("the archive-move search needs an evaluator with a budget")
@@ -42,8 +43,9 @@ def moves_search(
     rng_init = np.random.default_rng(seed)
     rng = np.random.default_rng(seed + 7919)  # the same stream rl_search gives its moves
     n_local = batch if local_moves is None else int(local_moves)
-    options = DEFAULT_LOCAL_OPTIONS if local_options is None else local_options
-    pool = DEFAULT_POOL if pool is None else pool
+    studied = rl_settings(evaluator.budget)
+    options = studied["local_options"] if local_options is None else local_options
+    pool = studied["pool"] if pool is None else pool
     cap = max_proposals or 50 * evaluator.budget
     evaluator.evaluate_batch([space.sample(rng_init) for _ in range(batch)], proposer=INIT_PROPOSER)
     stale = 0

@@ -41,12 +41,22 @@ WEIGHTS_FILE = "ppo_policy.pt"
 CARD_FILE = "ppo_policy.json"
 HIDDENS = (128, 128)
 MOVE_PROPOSER = "archive-move"  # proposer name of the critic-screened archive moves
-# The search's settings, chosen on the tuning workloads (benchmarks/hw_search_tuning.py, rl study;
-# docs/search.md "Settings"): the critic's candidates per move, the archive moves' options, and
-# the preference schedule of the PPO proposals.
-DEFAULT_POOL = 16
-DEFAULT_LOCAL_OPTIONS = {"constrained": False}
-DEFAULT_PREFERENCE = "cycle"
+# The search's settings per budget, chosen on the tuning workloads (benchmarks/hw_search_tuning.py,
+# rl study; docs/search.md "Settings"): the critic's candidates per move (`pool`), the archive
+# moves' options (`constrained`: aim at the front of the designs meeting the targets) and the
+# preference schedule of the PPO proposals. Another budget takes the nearest studied one.
+RL_SETTINGS = {
+    200: {"pool": 16, "local_options": {"constrained": True}, "preference": "mixed"},
+    500: {"pool": 16, "local_options": {"constrained": False}, "preference": "cycle"},
+}
+
+
+def rl_settings(budget: Optional[int]) -> dict:
+    """The studied settings of the budget nearest to `budget` (log scale; the largest if None)."""
+    if budget is None:
+        return RL_SETTINGS[max(RL_SETTINGS)]
+    best = min(RL_SETTINGS, key=lambda b: (abs(np.log(b / budget)), b))
+    return RL_SETTINGS[best]
 
 
 def ensure_ray(num_cpus: Optional[int] = None) -> None:
@@ -238,12 +248,12 @@ def rl_search(
     With ``checkpoint=None`` (or a policy that does not match the space) the policy starts
     from scratch. The policy space is the default grid when the user's ranges are a subset of it
     (designs are projected onto the user's choices), else the user's own space. `preference`,
-    `local_options` and `pool` default to DEFAULT_PREFERENCE, DEFAULT_LOCAL_OPTIONS and
-    DEFAULT_POOL (chosen on the tuning workloads).
+    `local_options` and `pool` default to `rl_settings(budget)` (chosen on the tuning workloads).
     """
-    preference = DEFAULT_PREFERENCE if preference is None else preference
-    local_options = DEFAULT_LOCAL_OPTIONS if local_options is None else local_options
-    pool = DEFAULT_POOL if pool is None else pool
+    studied = rl_settings(evaluator.budget)
+    preference = studied["preference"] if preference is None else preference
+    local_options = studied["local_options"] if local_options is None else local_options
+    pool = studied["pool"] if pool is None else pool
     if evaluator.budget is None:
         raise ValueError("RL search needs an evaluator with a budget")
     ensure_ray()

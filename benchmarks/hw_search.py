@@ -13,11 +13,11 @@ sparse net with a recurrent projection, and the conv net that `ancoef train --da
 Rules, the same for every method: one evaluator (same simulator, preset, laptop space, cache,
 analytic checks; in-process simulations, one at a time, for every method), the budget counts distinct simulated designs, the same targets (latency and
 area no worse than the workload's reference design) and the same constraint
-(`Evaluator.constraint_violation`). A method whose settings depend on the budget (NSGA-II's
-population; TPE's start-up trials where the study chose them per budget) is run once per budget;
-the others are run once with the largest budget and their figures at a smaller budget B are those
-of the first B simulations (they do not know the budget until it stops them, so this equals a run
-with budget B).
+(`Evaluator.constraint_violation`). Every method runs with the settings the study on the tuning
+set chose for the budget (`benchmarks/hw_search_tuning.py`): where those differ between the
+budgets it is run once per budget; otherwise once with the largest budget, and its figures at a
+smaller budget B are those of the first B simulations (no method knows the budget until it stops
+it, so this equals a run with budget B).
 
 Main figure: the hypervolume of the designs that meet the targets (agent.pareto's normalisation,
 the same reference point for every method), unconstrained hypervolume beside it; anytime curves
@@ -70,14 +70,35 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "hw_search.json"
 DEFAULT_TRAIN_DIR = ROOT / "runs" / "hw_search" / "trained-digits-dvs"
 
 
-def budget_dependent(variant: str) -> bool:
-    from agent import baselines
+def variant_settings(variant: str, budget: int) -> dict:
+    """The studied settings a variant runs with at `budget`, as `run_search` keyword arguments
+    (part of each run's cache key)."""
+    from agent import baselines, rl
 
-    if variant == "nsga2":
-        return len(set(baselines.NSGA2_POPULATION.values())) > 1
-    if variant == "tpe":
-        return len(set(baselines.TPE_STARTUP.values())) > 1
-    return False
+    method = VARIANTS[variant][0]
+    if method == "nsga2":
+        return {"pop_size": baselines.nsga2_population(budget)}
+    if method == "tpe":
+        return {"n_startup_trials": baselines.tpe_startup(budget), "multivariate": baselines.TPE_MULTIVARIATE}
+    if method in ("rl", "moves"):
+        st = rl.rl_settings(budget)
+        out = {"pool": st["pool"], "local_options": dict(st["local_options"])}
+        if method == "rl" and VARIANTS[variant][1].get("local_moves") == 0:
+            out = {}  # PPO only: no archive moves, so neither pool nor move options apply
+        if method == "rl":
+            out["preference"] = st["preference"]
+        return out
+    return {}
+
+
+def run_plan(variant: str, budgets) -> list[tuple[int, list[int]]]:
+    """(run budget, budgets reported from that run): one run per budget when the studied
+    settings differ between budgets, else one run with the largest budget, truncated."""
+    budgets = sorted(budgets)
+    settings = [variant_settings(variant, b) for b in budgets]
+    if all(st == settings[-1] for st in settings):
+        return [(budgets[-1], budgets)]
+    return [(b, [b]) for b in budgets]
 
 
 # -- workloads ------------------------------------------------------------------------------------
@@ -175,36 +196,31 @@ def ray_for_rl(method: str, tries: int = 5) -> None:
 
 
 def run_one(task: dict) -> dict:
-    """One (workload, seed, variant) at every budget it needs. Runs in a worker process."""
+    """One run of a (workload, seed, variant) at `run_budget`, with the figures of each budget
+    in `report_budgets` (its first B simulations). Runs in a worker process."""
     from agent.rl import DEFAULT_CHECKPOINT
 
-    ray_for_rl(VARIANTS[task["variant"]][0])
-    space = workloads.laptop_space()
-    wl = load_set(task["set"], task["quick"], task["train_dir"])[task["workload"]]
-    targets = Targets(**task["targets"])
-    checkpoint = Path(task["policy"]) if task["policy"] else DEFAULT_CHECKPOINT
     variant = task["variant"]
     method, kw = VARIANTS[variant]
-    kw = dict(kw)
+    ray_for_rl(method)
+    space = workloads.laptop_space()
+    wl = load_set(task["set"], task["quick"], task["train_dir"])[task["workload"]]
+    kw = dict(kw, **task["settings"])
     if method == "rl" and "checkpoint" not in kw:
-        kw["checkpoint"] = checkpoint
-    budgets = task["budgets"] if budget_dependent(variant) else [max(task["budgets"])]
-    per = {}
-    for run_budget in budgets:
-        ev = workloads.make_evaluator(wl, space, preset=task["preset"], name=task["workload"],
-                                      targets=targets, budget=run_budget, use_ray=False)
-        t0 = time.perf_counter()
-        figs = run_search(method, ev, seed=task["seed"], **kw)
-        for b in task["budgets"]:
-            if b <= run_budget and str(b) not in per:
-                per[str(b)] = dict(at_budget(ev, b), run_budget=run_budget)
-        per[f"run{run_budget}"] = {"wall_s": time.perf_counter() - t0, "simulated": figs["simulated"],
-                                   "proposals": figs["proposals"], "proposers": proposer_counts(ev),
-                                   "loadavg": list(os.getloadavg())}
-    b = str(max(task["budgets"]))
-    print(f"{task['workload']} seed {task['seed']} {variant:17s} HVc {per[b]['hypervolume_meeting_targets']:.4f} "
-          f"HV {per[b]['hypervolume']:.4f} EDP {_fmt(per[b]['best_edp_js'])} "
-          f"({sum(v['wall_s'] for k, v in per.items() if k.startswith('run')):.0f} s)", flush=True)
+        kw["checkpoint"] = Path(task["policy"]) if task["policy"] else DEFAULT_CHECKPOINT
+    run_budget = task["run_budget"]
+    ev = workloads.make_evaluator(wl, space, preset=task["preset"], name=task["workload"],
+                                  targets=Targets(**task["targets"]), budget=run_budget, use_ray=False)
+    t0 = time.perf_counter()
+    figs = run_search(method, ev, seed=task["seed"], **kw)
+    per = {str(b): dict(at_budget(ev, b), run_budget=run_budget) for b in task["report_budgets"]}
+    per[f"run{run_budget}"] = {"wall_s": time.perf_counter() - t0, "simulated": figs["simulated"],
+                               "proposals": figs["proposals"], "proposers": proposer_counts(ev),
+                               "loadavg": list(os.getloadavg())}
+    b = str(max(task["report_budgets"]))
+    print(f"{task['workload']} seed {task['seed']} {variant:17s} B={run_budget} HVc "
+          f"{per[b]['hypervolume_meeting_targets']:.4f} HV {per[b]['hypervolume']:.4f} "
+          f"EDP {_fmt(per[b]['best_edp_js'])} ({per[f'run{run_budget}']['wall_s']:.0f} s)", flush=True)
     return {"workload": task["workload"], "seed": task["seed"], "variant": variant, "figures": per}
 
 
@@ -233,24 +249,9 @@ def code_fingerprint(policy: Optional[str]) -> str:
 
 
 def uses_policy(variant: str) -> bool:
+    """Whether the variant starts from the pre-trained policy (its runs depend on the policy)."""
     method, kw = VARIANTS[variant]
     return method == "rl" and kw.get("checkpoint", "shipped") is not None
-
-
-def variant_settings(variant: str, budgets) -> dict:
-    """The settings a variant runs with (part of its cache key)."""
-    from agent import baselines, rl
-
-    method = VARIANTS[variant][0]
-    if method == "nsga2":
-        return {"population": {str(b): baselines.nsga2_population(b) for b in budgets}}
-    if method == "tpe":
-        return {"startup": {str(b): baselines.tpe_startup(b) for b in budgets},
-                "multivariate": baselines.TPE_MULTIVARIATE}
-    if method in ("rl", "moves"):
-        return {"pool": rl.DEFAULT_POOL, "local_options": rl.DEFAULT_LOCAL_OPTIONS,
-                "preference": rl.DEFAULT_PREFERENCE}
-    return {}
 
 
 def cache_path(task: dict) -> Optional[Path]:
@@ -473,7 +474,7 @@ def machine() -> dict:
 
 
 def run(args) -> dict:
-    from agent import baselines, rl
+    from agent import rl
 
     budgets = sorted(args.budgets)
     space = workloads.laptop_space()
@@ -490,10 +491,8 @@ def run(args) -> dict:
         "command": "python benchmarks/hw_search.py " + " ".join(args.argv), "set": args.set,
         "budgets": budgets, "seeds": seeds, "preset": preset, "variants": variants,
         "space": space.to_dict(), "policy": str(args.policy or rl.DEFAULT_CHECKPOINT),
-        "nsga2_population": {str(b): baselines.nsga2_population(b) for b in budgets},
-        "tpe_startup": {str(b): baselines.tpe_startup(b) for b in budgets},
-        "tpe_multivariate": baselines.TPE_MULTIVARIATE,
-        "budget_dependent": {v: budget_dependent(v) for v in variants},
+        "settings": {v: {str(b): variant_settings(v, b) for b in budgets} for v in variants},
+        "runs_per_variant": {v: run_plan(v, budgets) for v in variants},
         "machine_start": machine(), "jobs": args.jobs,
     }, "workloads": {}}
     tasks, meta = [], {}
@@ -508,16 +507,17 @@ def run(args) -> dict:
         for wname in wls:
             targets = Targets(**meta[wname]["targets"])
             for variant in variants:
-                tasks.append({"set": args.set, "quick": args.quick, "train_dir": train_dir, "workload": wname,
-                              "seed": seed, "variant": variant, "targets": targets.to_dict(),
-                              "policy": args.policy if uses_policy(variant) else None, "preset": preset,
-                              "budgets": budgets,
-                              "workload_fingerprint": meta[wname]["fingerprint"],
-                              "engine": results["config"]["engine_fingerprint"],
-                              "policy_fingerprint": results["config"]["policy_fingerprint"]
-                              if uses_policy(variant) else None,
-                              "settings": variant_settings(variant, budgets),
-                              "cache_dir": None if args.no_cache else str(args.cache_dir)})
+                for run_budget, report in run_plan(variant, budgets):
+                    tasks.append({
+                        "set": args.set, "quick": args.quick, "train_dir": train_dir, "workload": wname,
+                        "seed": seed, "variant": variant, "targets": targets.to_dict(),
+                        "policy": args.policy if uses_policy(variant) else None, "preset": preset,
+                        "run_budget": run_budget, "report_budgets": report,
+                        "workload_fingerprint": meta[wname]["fingerprint"],
+                        "engine": results["config"]["engine_fingerprint"],
+                        "policy_fingerprint": results["config"]["policy_fingerprint"] if uses_policy(variant) else None,
+                        "settings": variant_settings(variant, run_budget),
+                        "cache_dir": None if args.no_cache else str(args.cache_dir)})
     if args.cached_only:  # report the seeds finished so far (every workload and variant)
         ok = {}
         for t in tasks:
@@ -532,7 +532,7 @@ def run(args) -> dict:
     runs: dict = {}
     for d in done:
         per_seed = runs.setdefault(d["workload"], {}).setdefault(d["seed"], {"seed": d["seed"], "runs": {}})
-        per_seed["runs"][d["variant"]] = d["figures"]
+        per_seed["runs"].setdefault(d["variant"], {}).update(d["figures"])
     runs = {w: [v[s] for s in sorted(v)] for w, v in runs.items()}
     for wname, wruns in runs.items():
         results["workloads"][wname] = dict(meta[wname], budgets=summarise(wruns, budgets, variants))
