@@ -329,9 +329,12 @@ def summarise(runs: list[dict], budgets, variants) -> dict:
     out = {}
     for b in map(str, budgets):
         rows = {}
-        ns = [r["runs"]["nsga2"][b] for r in by_seed] if "nsga2" in variants else None
+        ns = {r["seed"]: r["runs"]["nsga2"][b] for r in by_seed if b in r["runs"].get("nsga2", {})}
         for v in variants:
-            figs = [r["runs"][v][b] for r in by_seed]
+            have = [r for r in by_seed if b in r["runs"].get(v, {})]
+            if not have:
+                continue
+            figs = [r["runs"][v][b] for r in have]
             hvc = [f["hypervolume_meeting_targets"] for f in figs]
             hv = [f["hypervolume"] for f in figs]
             edp = [f["best_edp_js"] for f in figs]
@@ -343,10 +346,11 @@ def summarise(runs: list[dict], budgets, variants) -> dict:
                 "met_targets": sum(e is not None for e in edp),
                 "wall_s": [f["wall_s"] for f in figs], "wall_s_median": _median([f["wall_s"] for f in figs]),
                 "best_proposer": [f["best_proposer"] for f in figs],
+                "seeds": [r["seed"] for r in have],
             }
-            if ns is not None:
+            if ns:
                 sims, walls, ratios, pairs = [], [], [], []
-                for f, fn in zip(figs, ns):
+                for f, fn in ((f, ns[r["seed"]]) for f, r in zip(figs, have) if r["seed"] in ns):
                     thr = fn["best_edp_js"]
                     if thr is None:
                         continue
@@ -371,8 +375,9 @@ def summarise(runs: list[dict], budgets, variants) -> dict:
             best_base = max(base, key=lambda m: base[m]) if base else None
             tests = {m: mann_whitney_greater(rows[RL]["hypervolume_meeting_targets"],
                                              rows[m]["hypervolume_meeting_targets"]) for m in rows if m != RL}
+            seeds = {m: len(rows[m]["seeds"]) for m in rows}
             rows["tests"] = {
-                "best_baseline": best_base,
+                "best_baseline": best_base, "seeds": seeds,
                 "mann_whitney_p_rl_hv_greater": tests,
                 "hv_target_met": best_base is not None and rows[RL]["hypervolume_meeting_targets_median"]
                 >= base[best_base],
@@ -399,6 +404,8 @@ def print_table(results: dict) -> None:
         for b, rows in w["budgets"].items():
             tests = rows.get("tests", {})
             for v in results["config"]["variants"]:
+                if v not in rows:
+                    continue
                 r = rows[v]
                 iqr = r["hypervolume_meeting_targets_iqr"]
                 p_hv = tests.get("mann_whitney_p_rl_hv_greater", {}).get(v) if v != RL else None
@@ -409,11 +416,51 @@ def print_table(results: dict) -> None:
                       f"{_fmt(r.get('ratio_vs_nsga2_median'), '{:.2f}'):>6s} "
                       f"{r.get('reached_nsga2_best', 0):>2d}/{r.get('seeds_with_nsga2_best', 0):<3d} "
                       f"{_fmt(p_hv, '{:.3f}'):>8s} {_fmt(r.get('wilcoxon_p_sims_below_nsga2'), '{:.3f}'):>8s} "
-                      f"{_fmt(r['wall_s_median'], '{:.1f}'):>7s}")
+                      f"{_fmt(r['wall_s_median'], '{:.1f}'):>7s} ({len(r['seeds'])} seeds)")
             if tests:
                 print(f"{b:>4s} targets: RL median HVc >= best baseline ({tests['best_baseline']}): "
                       f"{'MET' if tests['hv_target_met'] else 'NOT MET'}; RL >= {TARGET_SPEED}x fewer sims to "
                       f"NSGA-II's best: {'MET' if tests['speed_target_met'] else 'NOT MET'}")
+
+
+def markdown(results: dict) -> str:
+    """The tables of docs/benchmarks.md and docs/search.md, from a results dict."""
+    lines = []
+    for wname, w in results["workloads"].items():
+        lines.append(f"**{wname}** (targets: latency <= {w['targets']['max_latency_s']:.4g} s, "
+                     f"area <= {w['targets']['max_area_mm2']:.4g} mm^2)\n")
+        lines.append("| B | method | seeds | HV meeting targets, median [IQR] | p (RL >) | HV all | best EDP (J*s) | "
+                     "met | sims to NSGA-II's best | ratio (reached) | p (sims <) | wall s |")
+        lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for b, rows in w["budgets"].items():
+            tests = rows.get("tests", {})
+            for v in results["config"]["variants"]:
+                if v not in rows:
+                    continue
+                r = rows[v]
+                iqr = r["hypervolume_meeting_targets_iqr"]
+                p_hv = tests.get("mann_whitney_p_rl_hv_greater", {}).get(v)
+                name = f"**{v}**" if v == RL else v
+                lines.append(
+                    f"| {b} | {name} | {len(r['seeds'])} | {r['hypervolume_meeting_targets_median']:.4f} "
+                    f"[{iqr[0]:.4f}, {iqr[1]:.4f}] | {_fmt(p_hv, '{:.3f}')} | {r['hypervolume_median']:.4f} | "
+                    f"{_fmt(r['best_edp_js_median'])} | {r['met_targets']}/{len(r['seeds'])} | "
+                    f"{_fmt(r.get('sims_to_nsga2_best_median'), '{:.0f}')} | "
+                    f"{_fmt(r.get('ratio_vs_nsga2_median'), '{:.2f}')} ({r.get('reached_nsga2_best', 0)}/"
+                    f"{r.get('seeds_with_nsga2_best', 0)}) | {_fmt(r.get('wilcoxon_p_sims_below_nsga2'), '{:.3f}')} | "
+                    f"{_fmt(r['wall_s_median'], '{:.1f}')} |")
+        lines.append("")
+        for b, rows in w["budgets"].items():
+            t = rows.get("tests")
+            if t:
+                lines.append(f"- B={b}: RL's median HV meeting targets >= the best baseline's ({t['best_baseline']}): "
+                             f"**{'met' if t['hv_target_met'] else 'not met'}** (Mann-Whitney p = "
+                             f"{_fmt(t['mann_whitney_p_rl_hv_greater'].get(t['best_baseline']), '{:.3f}')}); "
+                             f"RL reaches NSGA-II's final best EDP with >= {TARGET_SPEED}x fewer simulations: "
+                             f"**{'met' if t['speed_target_met'] else 'not met'}** (median ratio "
+                             f"{_fmt(rows[RL].get('ratio_vs_nsga2_median'), '{:.2f}')}).")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def plot_anytime(results: dict, runs: dict, out_dir: Path) -> list[str]:
@@ -432,7 +479,9 @@ def plot_anytime(results: dict, runs: dict, out_dir: Path) -> list[str]:
         fig, axes = plt.subplots(2, len(budgets), figsize=(5.2 * len(budgets), 7.2), dpi=100, squeeze=False)
         for j, b in enumerate(budgets):
             for v in variants:
-                curves = [r["runs"][v][b]["anytime"] for r in wruns]
+                curves = [r["runs"][v][b]["anytime"] for r in wruns if b in r["runs"].get(v, {})]
+                if not curves:
+                    continue
                 x = np.array(curves[0]["simulations"])
                 hv = np.array([c["hypervolume_meeting_targets"] for c in curves])
                 edp = np.array([[np.inf if e is None else e for e in c["best_edp_js"]] for c in curves])
@@ -451,7 +500,8 @@ def plot_anytime(results: dict, runs: dict, out_dir: Path) -> list[str]:
             axes[1, j].set_yscale("log")
             axes[1, j].set_xlabel("simulations")
         axes[0, 0].legend(fontsize=7, loc="lower right")
-        fig.suptitle(f"median and IQR over {len(wruns)} seeds", fontsize=9)
+        fig.suptitle(f"median and IQR over seeds ({len(wruns)} at most; see the table for each method's)",
+                     fontsize=9)
         fig.tight_layout()
         path = out_dir / f"hw_search_{wname}.png"
         fig.savefig(path)
@@ -518,16 +568,15 @@ def run(args) -> dict:
                         "policy_fingerprint": results["config"]["policy_fingerprint"] if uses_policy(variant) else None,
                         "settings": variant_settings(variant, run_budget),
                         "cache_dir": None if args.no_cache else str(args.cache_dir)})
-    if args.cached_only:  # report the seeds finished so far (every workload and variant)
-        ok = {}
+    if args.cached_only:  # report what is finished: (seed, variant) done for every workload
+        ok: dict = {}
         for t in tasks:
-            ok.setdefault(t["seed"], []).append(cache_path(t) is not None and cache_path(t).exists())
-        complete = [sd for sd in seeds if all(ok[sd])]
-        if not complete:
-            raise SystemExit("--cached-only: no seed is finished for every workload and variant yet")
-        tasks = [t for t in tasks if t["seed"] in complete]
-        results["config"]["seeds"] = complete
-        results["config"]["cached_only"] = True
+            ok.setdefault((t["seed"], t["variant"]), []).append(cache_path(t) is not None and cache_path(t).exists())
+        tasks = [t for t in tasks if all(ok[(t["seed"], t["variant"])])]
+        if not tasks:
+            raise SystemExit("--cached-only: nothing is finished yet")
+        results["config"]["cached_only"] = {v: sorted({t["seed"] for t in tasks if t["variant"] == v})
+                                            for v in variants}
     done = run_tasks(tasks, args.jobs)
     runs: dict = {}
     for d in done:
@@ -561,11 +610,12 @@ def main(argv=None) -> int:
                    help="finished (workload, seed, variant) runs, keyed by task, code, policy and engine: "
                    "an interrupted benchmark resumes")
     p.add_argument("--cached-only", action="store_true",
-                   help="run nothing: report the seeds the cache already holds for every workload and variant")
+                   help="run nothing: report, per variant, the seeds the cache holds for every workload")
     p.add_argument("--no-cache", action="store_true",
                    help="rerun every search (needed after a change to the search code itself)")
     p.add_argument("--plot-dir", type=Path, default=ROOT / "docs" / "img")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--markdown", type=Path, default=None, help="also write the tables as Markdown here")
     args = p.parse_args(argv)
     args.argv = argv
     args.budgets = args.budgets or ([60] if args.quick else [200, 500])
@@ -580,6 +630,8 @@ def main(argv=None) -> int:
     results = run(args)
     results["wall_s"] = time.perf_counter() - t0
     print_table(results)
+    if args.markdown:
+        args.markdown.write_text(markdown(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=None, separators=(",", ":"),
                                    default=lambda o: o.item() if hasattr(o, "item") else str(o)))
