@@ -26,8 +26,8 @@ INFEASIBLE_LOG = 10.0  # objectives (decades over the reference design) told for
 
 # Chosen by benchmarks/hw_search_tuning.py on the tuning workloads (docs/search.md, "Settings").
 NSGA2_POPULATION = {200: 32, 500: 32}
-TPE_STARTUP = {200: 20, 500: 20}
-TPE_MULTIVARIATE = True
+TPE_STARTUP = {200: 10, 500: 10}
+TPE_MULTIVARIATE = False
 
 
 def per_budget(table: dict, budget: int) -> int:
