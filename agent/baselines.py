@@ -1,8 +1,16 @@
-"""Baselines on the same evaluator and budget as the RL agent: random search and NSGA-II (pymoo).
+"""Baselines on the same evaluator, budget and constraint as the RL agent: random search,
+NSGA-II (pymoo, mixed-variable operators) and multi-objective TPE (Optuna).
 
-Both stop when the evaluator's budget (distinct simulated designs) is spent, or after a cap on
-proposals (`max_proposals`, default 50 x budget) in case they keep proposing designs that are
-already cached or do not fit (those cost no budget).
+All of them stop when the evaluator's budget (distinct simulated designs) is spent, or after a
+cap on proposals (`max_proposals`, default 50 x budget) in case they keep proposing designs that
+are already cached or do not fit (those cost no budget). NSGA-II and TPE see the same three
+objectives, log10(f / f_ref) of energy, latency and area relative to the reference design, and
+the same single constraint, `Evaluator.constraint_violation` (target overshoot; 1 + capacity
+shortfall for a design that does not fit, whose objectives are set to 10 decades).
+
+Settings per budget (NSGA-II's population, TPE's start-up trials) come from a study on the
+*tuning* workloads (`agent.workloads.tuning_workloads`, never the benchmark's):
+`python benchmarks/hw_search_tuning.py`, recorded in docs/search.md.
 """
 
 from __future__ import annotations
@@ -11,12 +19,35 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from trueasync.model import Architecture
-
-from agent.evaluator import Evaluator
-from agent.space import shortfall
+from agent.evaluator import Evaluation, Evaluator
 
 Progress = Optional[Callable[[Evaluator], None]]
+INFEASIBLE_LOG = 10.0  # objectives (decades over the reference design) told for a design that does not fit
+
+# Chosen by benchmarks/hw_search_tuning.py on the tuning workloads (docs/search.md, "Settings").
+NSGA2_POPULATION = {200: 32, 500: 32}
+TPE_STARTUP = {200: 10, 500: 10}
+TPE_MULTIVARIATE = False
+
+
+def per_budget(table: dict, budget: int) -> int:
+    """The setting of the studied budget nearest to `budget` (log scale)."""
+    return table[min(table, key=lambda b: (abs(np.log(b / budget)), b))]
+
+
+def nsga2_population(budget: int) -> int:
+    return max(4, min(per_budget(NSGA2_POPULATION, budget), budget // 2))
+
+
+def tpe_startup(budget: int) -> int:
+    return max(1, min(per_budget(TPE_STARTUP, budget), budget))
+
+
+def _log_objectives(evaluator: Evaluator, rec: Evaluation) -> tuple[np.ndarray, float]:
+    """(objectives, constraint) as NSGA-II and TPE are told them."""
+    if rec.fits:
+        return np.log10(rec.objectives() / evaluator.reference().objectives()), evaluator.constraint_violation(rec)
+    return np.full(3, INFEASIBLE_LOG), evaluator.constraint_violation(rec)
 
 
 def random_search(
@@ -44,10 +75,63 @@ def random_search(
                 continue
             seen.add(k)
             batch.append(a)
-        evaluator.evaluate_batch(batch)
+        evaluator.evaluate_batch(batch, proposer="random")
         if progress:
             progress(evaluator)
     return evaluator
+
+
+# -- NSGA-II ------------------------------------------------------------------------------------
+
+
+def nsga2_problem(space):
+    """pymoo mixed-variable problem: an `Integer` choice index per ordered parameter (mesh sizes,
+    powers of two, voltage steps: neighbouring indices are neighbouring values) and a `Choice`
+    per categorical one (`mapping`: never ordinal)."""
+    from pymoo.core.problem import Problem
+    from pymoo.core.variable import Choice, Integer
+
+    variables = {}
+    for p in space.params:
+        if p.grid == "categorical":
+            variables[p.name] = Choice(options=list(p.choices))
+        else:
+            variables[p.name] = Integer(bounds=(0, p.n - 1))
+    return Problem(vars=variables, n_obj=3, n_ieq_constr=1)
+
+
+def nsga2_algorithm(space, pop_size: int):
+    """NSGA-II with pymoo's mixed-variable operators: SBX (p 0.9, eta 15) and polynomial mutation
+    (eta 20) with rounding on the integer indices, uniform crossover and random-choice mutation
+    on the categorical ones, binary tournament on rank and crowding, duplicate elimination."""
+    from pymoo.algorithms.moo.nsga2 import NSGA2, binary_tournament
+    from pymoo.core.mixed import MixedVariableDuplicateElimination, MixedVariableMating, MixedVariableSampling
+    from pymoo.operators.selection.tournament import TournamentSelection
+
+    dedup = MixedVariableDuplicateElimination()
+    return NSGA2(
+        pop_size=pop_size,
+        sampling=MixedVariableSampling(),
+        mating=MixedVariableMating(selection=TournamentSelection(func_comp=binary_tournament),
+                                   eliminate_duplicates=dedup),
+        eliminate_duplicates=dedup,
+    )
+
+
+def nsga2_actions(space, X) -> np.ndarray:
+    """pymoo's mixed-variable individuals (dicts) -> choice-index actions; refuses anything
+    outside the space (the operators must never produce it)."""
+    out = np.zeros((len(X), len(space.params)), dtype=np.int64)
+    for k, x in enumerate(X):
+        for i, p in enumerate(space.params):
+            v = x[p.name]
+            if p.grid == "categorical":
+                out[k, i] = p.choices.index(v)  # ValueError for a value that is not a choice
+            else:
+                if int(v) != v or not 0 <= int(v) < p.n:
+                    raise ValueError(f"NSGA-II produced {p.name} index {v!r} outside 0..{p.n - 1}")
+                out[k, i] = int(v)
+    return out
 
 
 def nsga2_search(
@@ -57,56 +141,88 @@ def nsga2_search(
     progress: Progress = None,
     max_proposals: Optional[int] = None,
 ) -> Evaluator:
-    """NSGA-II over (log energy, log latency, log area) relative to the reference design.
+    """NSGA-II (pymoo ask/tell) over the three log objectives under the shared constraint.
 
-    Integer variables (choice indices) with SBX crossover and polynomial mutation followed by
-    rounding (pymoo's usual integer setup), duplicate elimination, and one inequality
-    constraint: the target overshoot for designs that fit, 1 + shortfall for designs that do not.
+    `pop_size` defaults to the population studied for the nearest budget (`nsga2_population`).
     """
-    from pymoo.algorithms.moo.nsga2 import NSGA2
-    from pymoo.core.problem import Problem
-    from pymoo.operators.crossover.sbx import SBX
-    from pymoo.operators.mutation.pm import PM
-    from pymoo.operators.repair.rounding import RoundingRepair
-    from pymoo.operators.sampling.rnd import IntegerRandomSampling
     from pymoo.core.evaluator import Evaluator as PymooEvaluator
     from pymoo.problems.static import StaticProblem
 
     if evaluator.budget is None:
         raise ValueError("NSGA-II needs an evaluator with a budget")
     space = evaluator.space
-    nvec = space.nvec
-    pop = pop_size or int(max(8, min(40, evaluator.budget // 8)))
-    problem = Problem(n_var=len(nvec), n_obj=3, n_ieq_constr=1, xl=np.zeros(len(nvec)), xu=nvec - 1.0, vtype=int)
-    algo = NSGA2(
-        pop_size=pop,
-        sampling=IntegerRandomSampling(),
-        crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
-        mutation=PM(eta=20, vtype=float, repair=RoundingRepair()),
-        eliminate_duplicates=True,
-    )
+    problem = nsga2_problem(space)
+    algo = nsga2_algorithm(space, pop_size or nsga2_population(evaluator.budget))
     algo.setup(problem, seed=seed, verbose=False)
-    ref = evaluator.reference().objectives()
     cap = max_proposals or 50 * evaluator.budget
     proposed = 0
     while not evaluator.exhausted and proposed < cap:
         offspring = algo.ask()
-        X = np.clip(np.round(offspring.get("X")).astype(np.int64), 0, nvec - 1)
+        X = nsga2_actions(space, offspring.get("X"))
         proposed += len(X)
-        recs = evaluator.evaluate_batch(list(X))
-        F = np.full((len(X), 3), 1e3)
+        recs = evaluator.evaluate_batch(list(X), proposer="nsga2")
+        F = np.full((len(X), 3), 1e3)  # unsimulated (budget ran out): never selected
         G = np.full((len(X), 1), 1e3)
         for i, rec in enumerate(recs):
-            if rec is None:
-                continue
-            if rec.fits:
-                F[i] = np.log10(rec.objectives() / ref)
-                G[i, 0] = rec.overshoot
-            else:
-                F[i] = 10.0
-                G[i, 0] = 1.0 + shortfall(Architecture(**rec.design), evaluator.needs)
+            if rec is not None:
+                F[i], G[i, 0] = _log_objectives(evaluator, rec)
         PymooEvaluator().eval(StaticProblem(problem, F=F, G=G), offspring)
         algo.tell(infills=offspring)
+        if progress:
+            progress(evaluator)
+    return evaluator
+
+
+# -- multi-objective TPE (Optuna) -----------------------------------------------------------------
+
+def tpe_search(
+    evaluator: Evaluator,
+    seed: int = 0,
+    n_startup_trials: Optional[int] = None,
+    multivariate: Optional[bool] = None,
+    progress: Progress = None,
+    max_proposals: Optional[int] = None,
+) -> Evaluator:
+    """Optuna's multi-objective TPE sampler (with its constraint support: `Trial.set_constraint`)
+    over the design space.
+
+    Ordered parameters are `suggest_int` over choice indices (TPE's numeric Parzen estimator, so
+    neighbouring values share density), categorical ones are `suggest_categorical`. The first
+    `n_startup_trials` (default per budget, `tpe_startup`) are uniform random; designs that do not
+    fit or repeat an earlier one are told their (cached) values and cost no budget.
+    """
+    import optuna
+
+    if evaluator.budget is None:
+        raise ValueError("TPE needs an evaluator with a budget")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = evaluator.space
+    sampler = optuna.samplers.TPESampler(
+        seed=seed,
+        n_startup_trials=n_startup_trials or tpe_startup(evaluator.budget),
+        multivariate=TPE_MULTIVARIATE if multivariate is None else multivariate,
+    )
+    study = optuna.create_study(directions=["minimize"] * 3, sampler=sampler)
+    cap = max_proposals or 50 * evaluator.budget
+    proposed = 0
+    while not evaluator.exhausted and proposed < cap:
+        trial = study.ask()
+        a = np.zeros(len(space.params), dtype=np.int64)
+        for i, p in enumerate(space.params):
+            if p.n < 2:
+                continue
+            if p.grid == "categorical":
+                a[i] = p.choices.index(trial.suggest_categorical(p.name, list(p.choices)))
+            else:
+                a[i] = trial.suggest_int(p.name, 0, p.n - 1)
+        proposed += 1
+        rec = evaluator.evaluate_batch([a], proposer="tpe")[0]
+        if rec is None:  # budget spent
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            break
+        f, g = _log_objectives(evaluator, rec)
+        trial.set_constraint("targets", float(g))  # Optuna: feasible when <= 0
+        study.tell(trial, [float(v) for v in f])
         if progress:
             progress(evaluator)
     return evaluator

@@ -218,7 +218,7 @@ class HardwareDesignEnv(gym.Env):
         self._t += 1
         info = {"workload": self._ev.name, "weights": self._weights.tolist()}
         try:
-            rec = self._ev.evaluate(search_action)
+            rec = self._ev.evaluate(search_action, proposer="ppo")
         except BudgetExhausted:
             info.update(budget_exhausted=True, evaluated=False)
             return self._obs(), 0.0, False, True, info

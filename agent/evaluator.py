@@ -101,6 +101,7 @@ class Evaluation:
     n_simulated: int = 0  # simulations spent so far when this design was scored
     spikes_per_layer: Optional[list] = None
     t_s: float = 0.0  # seconds since the evaluator's clock started when it was archived
+    proposer: str = ""  # what produced the design: "ppo", "archive-move", "nsga2", "tpe", ...
 
     @property
     def feasible(self) -> bool:
@@ -125,6 +126,7 @@ class Evaluation:
             "area_mm2": _f(self.area_mm2),
             "sim_wall_s": self.sim_wall_s,
             "t_s": self.t_s,
+            "proposer": self.proposer,
             "design": dict(self.design),
             "reasons": list(self.reasons),
             "violations": list(self.violations),
@@ -272,6 +274,7 @@ class Evaluator:
             )
             self.sim_seconds += wall
             self._reference = self._record(arch, True, [], figs, wall)
+            self._reference.proposer = "reference"
         return self._reference
 
     def normaliser(self) -> Normaliser:
@@ -321,7 +324,8 @@ class Evaluator:
             rec.sim_wall_s = wall
         return rec
 
-    def _archive(self, rec: Evaluation) -> Evaluation:
+    def _archive(self, rec: Evaluation, proposer: str = "") -> Evaluation:
+        rec.proposer = proposer
         rec.index = len(self.archive)
         rec.n_simulated = self.n_simulated
         rec.t_s = time.perf_counter() - self.t0
@@ -329,7 +333,7 @@ class Evaluator:
         self.archive.add(rec)
         return rec
 
-    def _precheck(self, arch: Architecture) -> Optional[Evaluation]:
+    def _precheck(self, arch: Architecture, proposer: str = "") -> Optional[Evaluation]:
         """Cached record, or an infeasible record (archived), or None if it must be simulated."""
         key = arch_key(arch)
         if key in self.cache:
@@ -339,12 +343,14 @@ class Evaluator:
             reasons = self._map_reasons(arch)
         if reasons:
             self.n_rejected += 1
-            return self._archive(self._record(arch, False, reasons, None, 0.0))
+            return self._archive(self._record(arch, False, reasons, None, 0.0), proposer)
         return None
 
-    def evaluate_arch(self, arch: Architecture) -> Evaluation:
+    def evaluate_arch(self, arch: Architecture, proposer: str = "") -> Evaluation:
+        """Score one design; `proposer` names what produced it (recorded in the archive; a
+        repeat keeps the proposer that first produced the design)."""
         self.n_proposals += 1
-        rec = self._precheck(arch)
+        rec = self._precheck(arch, proposer)
         if rec is not None:
             return rec
         if self.exhausted:
@@ -354,14 +360,21 @@ class Evaluator:
         )
         self.n_simulated += 1
         self.sim_seconds += wall
-        return self._archive(self._record(arch, True, [], figs, wall))
+        return self._archive(self._record(arch, True, [], figs, wall), proposer)
 
-    def evaluate(self, action: Sequence[int]) -> Evaluation:
-        return self.evaluate_arch(self.space.decode(action))
+    def evaluate(self, action: Sequence[int], proposer: str = "") -> Evaluation:
+        return self.evaluate_arch(self.space.decode(action), proposer)
 
-    def evaluate_batch(self, actions: Sequence[Sequence[int]]) -> list[Optional[Evaluation]]:
-        """Evaluate designs in order; None for designs left unsimulated because the budget ran out."""
+    def evaluate_batch(self, actions: Sequence[Sequence[int]],
+                       proposer: str | Sequence[str] = "") -> list[Optional[Evaluation]]:
+        """Evaluate designs in order; None for designs left unsimulated because the budget ran out.
+
+        `proposer`: one name for the whole batch or one per design (recorded in the archive).
+        """
         archs = [self.space.decode(a) for a in actions]
+        names = [proposer] * len(archs) if isinstance(proposer, str) else list(proposer)
+        if len(names) != len(archs):
+            raise ValueError(f"{len(names)} proposer names for {len(archs)} designs")
         out: list[Optional[Evaluation]] = [None] * len(archs)
         todo: dict[tuple, list[int]] = {}
         todo_arch: list[Architecture] = []
@@ -371,7 +384,7 @@ class Evaluator:
             if key in todo:
                 todo[key].append(i)
                 continue
-            rec = self._precheck(arch)
+            rec = self._precheck(arch, names[i])
             if rec is not None:
                 out[i] = rec
                 continue
@@ -383,7 +396,7 @@ class Evaluator:
         for arch, (figs, wall) in zip(todo_arch, results):
             self.n_simulated += 1
             self.sim_seconds += wall
-            rec = self._archive(self._record(arch, True, [], figs, wall))
+            rec = self._archive(self._record(arch, True, [], figs, wall), names[todo[arch_key(arch)][0]])
             for i in todo[rec.key]:
                 out[i] = rec
         return out
@@ -415,6 +428,16 @@ class Evaluator:
             for a in archs
         ]
         return ray.get(refs)
+
+    def constraint_violation(self, rec: Evaluation) -> float:
+        """The targets as one constraint, the same for every method (<= 0: the design meets them).
+
+        A design that fits: its target overshoot (sum over missed targets of ln(value / target)).
+        A design that does not fit: 1 + its capacity shortfall (summed log2 deficits).
+        """
+        if rec.fits:
+            return float(rec.overshoot)
+        return 1.0 + float(shortfall(Architecture(**rec.design), self.needs))
 
     # -- reward --------------------------------------------------------------------------------
     def scalarise(self, rec: Evaluation, weights: Sequence[float], penalty: float = 3.0,

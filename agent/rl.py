@@ -40,6 +40,23 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "policy"
 WEIGHTS_FILE = "ppo_policy.pt"
 CARD_FILE = "ppo_policy.json"
 HIDDENS = (128, 128)
+MOVE_PROPOSER = "archive-move"  # proposer name of the critic-screened archive moves
+# The search's settings per budget, chosen on the tuning workloads (benchmarks/hw_search_tuning.py,
+# rl study; docs/search.md "Settings"): the critic's candidates per move (`pool`), the archive
+# moves' options (`constrained`: aim at the front of the designs meeting the targets) and the
+# preference schedule of the PPO proposals. Another budget takes the nearest studied one.
+RL_SETTINGS = {
+    200: {"pool": 16, "local_options": {"constrained": True}, "preference": "mixed"},
+    500: {"pool": 16, "local_options": {"constrained": False}, "preference": "cycle"},
+}
+
+
+def rl_settings(budget: Optional[int]) -> dict:
+    """The studied settings of the budget nearest to `budget` (log scale; the largest if None)."""
+    if budget is None:
+        return RL_SETTINGS[max(RL_SETTINGS)]
+    best = min(RL_SETTINGS, key=lambda b: (abs(np.log(b / budget)), b))
+    return RL_SETTINGS[best]
 
 
 def ensure_ray(num_cpus: Optional[int] = None) -> None:
@@ -212,11 +229,11 @@ def rl_search(
     lr: float = 1e-3,
     edp_fraction: float = 0.5,
     patience: int = 20,
-    preference="cycle",
+    preference=None,
     local_moves: Optional[int] = None,
     local_options: Optional[dict] = None,
     local_rounds: int = 4,
-    pool: int = 16,
+    pool: Optional[int] = None,
 ) -> Evaluator:
     """Search `evaluator`'s workload until its budget is spent, warm-started from `checkpoint`.
 
@@ -230,8 +247,13 @@ def rl_search(
 
     With ``checkpoint=None`` (or a policy that does not match the space) the policy starts
     from scratch. The policy space is the default grid when the user's ranges are a subset of it
-    (designs are projected onto the user's choices), else the user's own space.
+    (designs are projected onto the user's choices), else the user's own space. `preference`,
+    `local_options` and `pool` default to `rl_settings(budget)` (chosen on the tuning workloads).
     """
+    studied = rl_settings(evaluator.budget)
+    preference = studied["preference"] if preference is None else preference
+    local_options = studied["local_options"] if local_options is None else local_options
+    pool = studied["pool"] if pool is None else pool
     if evaluator.budget is None:
         raise ValueError("RL search needs an evaluator with a budget")
     ensure_ray()
@@ -262,9 +284,9 @@ def rl_search(
             for n_round in _split(n_local, local_rounds):
                 if evaluator.exhausted:
                     break
-                moves = local_proposals(evaluator, n_round, rng, pool=pool, **(local_options or {}))
+                moves = local_proposals(evaluator, n_round, rng, pool=pool, **local_options)
                 if moves:
-                    evaluator.evaluate_batch(moves)
+                    evaluator.evaluate_batch(moves, proposer=MOVE_PROPOSER)
             stale = stale + 1 if evaluator.n_simulated == before else 0
             if progress:
                 progress(evaluator)
@@ -281,7 +303,8 @@ def _split(n: int, rounds: int) -> list[int]:
 
 
 def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int = 20,
-                    p_best: float = 0.5, p_jump: float = 0.0, pool: int = 1) -> list:
+                    p_best: float = 0.5, p_jump: float = 0.0, pool: int = 1,
+                    constrained: bool = False) -> list:
     """Up to `n` new designs near the archive's best designs (mutations of one or two parameters).
 
     Parents: with probability `p_best` one of the 8 designs closest to the targets' best EDP
@@ -297,8 +320,11 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
     fitted to the simulated designs) keeps `n`: the children of best-EDP parents with the best
     predicted EDP under the targets, and the children of front parents with the largest
     predicted hypervolume gain.
+
+    With ``constrained`` the front parents and the hypervolume gain use the front of the designs
+    that meet the targets (the benchmark's main metric) while any exist, else the unconstrained one.
     """
-    cands = _neighbours(evaluator, n * max(1, pool), rng, tries, p_best, p_jump)
+    cands = _neighbours(evaluator, n * max(1, pool), rng, tries, p_best, p_jump, constrained)
     if pool <= 1 or len(cands) <= n:
         return [c.action for c in cands[:n]]
     from agent.critic import fit_critic
@@ -306,7 +332,7 @@ def local_proposals(evaluator: Evaluator, n: int, rng: np.random.Generator, trie
     critic = fit_critic(evaluator)
     if not critic.ready:
         return [c.action for c in cands[:n]]
-    return _screen(evaluator, critic, cands, n, p_best, int(rng.integers(1 << 31)))
+    return _screen(evaluator, critic, cands, n, p_best, int(rng.integers(1 << 31)), constrained)
 
 
 class _Child(NamedTuple):
@@ -319,8 +345,13 @@ class _Child(NamedTuple):
     design: Architecture
 
 
+def _front(archive, constrained: bool) -> list:
+    """The front the moves aim at: of the designs meeting the targets (if asked and any do)."""
+    return (archive.front(meeting_targets=True) if constrained else []) or archive.front()
+
+
 def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: int, p_best: float,
-                p_jump: float) -> list[_Child]:
+                p_jump: float, constrained: bool = False) -> list[_Child]:
     """Up to `n` distinct new children of the archive's best designs and front."""
     from agent.evaluator import arch_key
     from agent.space import check_design
@@ -331,7 +362,7 @@ def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: i
     if not fits:
         return []
     best = sorted(fits, key=lambda r: (0.0, r.edp_js) if r.meets_targets else (r.overshoot, r.edp_js))[:8]
-    front = arch.front()
+    front = _front(arch, constrained)
     weights = _crowding_weights(arch, front)
     nvec = space.nvec
     out, keys = [], set()
@@ -363,7 +394,8 @@ def _neighbours(evaluator: Evaluator, n: int, rng: np.random.Generator, tries: i
     return out
 
 
-def _screen(evaluator: Evaluator, critic, cands: list, n: int, p_best: float, seed: int) -> list:
+def _screen(evaluator: Evaluator, critic, cands: list, n: int, p_best: float, seed: int,
+            constrained: bool = False) -> list:
     """Keep `n` of the candidate children by the critic's predictions (see `local_proposals`)."""
     from agent.critic import edp_order, hv_gains
 
@@ -382,7 +414,7 @@ def _screen(evaluator: Evaluator, critic, cands: list, n: int, p_best: float, se
     limits = [None if v is None else float(np.log10(v)) for _, v in evaluator.targets.items()]
     chosen = list(best_idx[edp_order(pred[best_idx], limits)[:n_best]])
     norm = evaluator.archive.normaliser or evaluator.normaliser()
-    front_u = norm(np.array([r.objectives() for r in evaluator.archive.front()]))
+    front_u = norm(np.array([r.objectives() for r in _front(evaluator.archive, constrained)]))
     order = np.concatenate([front_idx, np.setdiff1d(best_idx, chosen)])  # front children first
     if order.size:
         picks, _ = hv_gains(front_u, norm(10.0 ** pred[order]), n - len(chosen), seed=seed)
@@ -433,7 +465,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     algo, _ = pretrain(evs, iterations=args.iterations, seed=args.seed, out_dir=args.out, batch=args.batch,
                        p_no_targets=args.p_no_targets, target_log_range=tuple(args.target_range),
-                       extra_card={"command": "python -m agent.rl pretrain " + " ".join(argv or sys.argv[1:]),
+                       extra_card={"command": "python -m agent.rl " + " ".join(argv or sys.argv[1:]),
                                    "search_space": space.to_dict()})
     algo.stop()
     print(f"wrote {args.out / WEIGHTS_FILE} in {time.perf_counter() - t0:.0f} s")

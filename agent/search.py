@@ -11,7 +11,10 @@ import numpy as np
 
 from agent.evaluator import Evaluator
 
-METHODS = ("rl", "nsga2", "random")
+METHODS = ("rl", "nsga2", "tpe", "random")
+# Ablation of the RL search (not a user-facing algorithm): its critic-screened archive moves
+# started from random designs, without PPO (`agent.moves`).
+ABLATIONS = ("moves",)
 SHIPPED = "shipped"  # `checkpoint` default: the shipped pre-trained policy (None: RL from scratch)
 
 
@@ -19,7 +22,7 @@ def run_search(method: str, evaluator: Evaluator, seed: int = 0,
                progress: Optional[Callable[[Evaluator], None]] = None,
                checkpoint: Optional[Path] | str = SHIPPED, **kw) -> dict:
     """Run `method` until the evaluator's budget is spent; return `search_figures`."""
-    if method not in METHODS:
+    if method not in METHODS + ABLATIONS:
         raise ValueError(f"unknown search algorithm {method!r}; choose one of {', '.join(METHODS)}")
     evaluator.reference()  # calibration run: outside the budget and outside the clock
     evaluator.archive.normaliser = evaluator.normaliser()
@@ -33,6 +36,14 @@ def run_search(method: str, evaluator: Evaluator, seed: int = 0,
         from agent.baselines import nsga2_search
 
         nsga2_search(evaluator, seed=seed, progress=progress, **kw)
+    elif method == "tpe":
+        from agent.baselines import tpe_search
+
+        tpe_search(evaluator, seed=seed, progress=progress, **kw)
+    elif method == "moves":
+        from agent.moves import moves_search
+
+        moves_search(evaluator, seed=seed, progress=progress, **kw)
     else:
         from agent.rl import DEFAULT_CHECKPOINT, rl_search
 
@@ -77,6 +88,7 @@ def search_figures(evaluator: Evaluator, method: str, seed: int, wall_s: float) 
         "hypervolume": arch.hypervolume(),
         "hypervolume_meeting_targets": arch.hypervolume(meeting_targets=True),
         "front_size": len(arch.front()),
+        "proposers": proposer_counts(evaluator),
         "best_edp_js": best.edp_js if best else None,
         "best_edp_snj": best.edp_js * 1e9 if best else None,
         "best": best.to_dict() if best else None,
@@ -87,6 +99,32 @@ def search_figures(evaluator: Evaluator, method: str, seed: int, wall_s: float) 
         "reference_design": evaluator.reference().to_dict(),
         "trace": best_edp_trace(evaluator),
     }
+
+
+def proposer_counts(evaluator: Evaluator) -> dict:
+    """Simulated designs per proposer (designs that did not fit cost nothing and are left out)."""
+    out: dict = {}
+    for r in evaluator.archive.records:
+        if r.fits:
+            out[r.proposer] = out.get(r.proposer, 0) + 1
+    return out
+
+
+def anytime(records, normaliser, grid) -> dict:
+    """Constrained and unconstrained hypervolume and best EDP meeting the targets after each
+    number of simulations in `grid` (None for EDP while no design meets the targets).
+    `records`: an archive's records in evaluation order."""
+    recs = [r for r in records if r.fits]
+    out = {"simulations": [int(n) for n in grid], "hypervolume_meeting_targets": [], "hypervolume": [],
+           "best_edp_js": []}
+    for n in grid:
+        done = [r for r in recs if r.n_simulated <= n]
+        meet = [r for r in done if r.meets_targets]
+        out["hypervolume"].append(normaliser.hypervolume(np.array([r.objectives() for r in done])) if done else 0.0)
+        out["hypervolume_meeting_targets"].append(
+            normaliser.hypervolume(np.array([r.objectives() for r in meet])) if meet else 0.0)
+        out["best_edp_js"].append(min(r.edp_js for r in meet) if meet else None)
+    return out
 
 
 def pareto_plot(evaluator: Evaluator, path: Path, title: str = "") -> Path:

@@ -5,9 +5,10 @@
 - `nmnist_inputs(...)`: real N-MNIST recordings (shared/data/nmnist-small, `.bs2` read with numpy)
   binned into T frames, optionally 2x2-pooled, as bool [sample, step, y*W*C + x*C + polarity].
 - `nmnist_workloads(...)`: those inputs through seeded, randomly initialised SNNs (an MLP and a
-  convolutional net) -- the held-out benchmark workloads.
-- `training_workloads()` / `training_evaluators()`: the generated workloads the shipped policy is
-  pre-trained on (none of them is a benchmark workload).
+  convolutional net).
+- Three disjoint sets: `training_workloads()` / `training_evaluators()` (the shipped policy's
+  pre-training), `tuning_workloads()` (where settings are chosen) and `benchmark_workloads()`
+  (held out from both; see the comment above `training_workloads`).
 """
 
 from __future__ import annotations
@@ -142,25 +143,116 @@ def shared_workload(samples: Optional[int] = None, timesteps: Optional[int] = No
 
 
 # ---------------------------------------------------------------------------------------------
-# pre-training workloads (generated; disjoint from the benchmark's held-out ones)
+# The three disjoint workload sets (docs/search.md, "Workload sets"):
+#
+# - pre-training (`training_workloads`): the shipped policy's only workloads. One family: dense
+#   MLPs with ONE hidden LIF layer (depth 2), flat Poisson inputs, int8 or int4 weights.
+# - tuning (`tuning_workloads`): where every method's settings are chosen (NSGA-II population,
+#   TPE start-up, the critic and the preference schedule). Poisson inputs; a dense MLP, a single
+#   conv layer on a 12x12x1 image and a sparse feed-forward net; none recurrent, none deeper than 2.
+# - benchmark (`benchmark_workloads`, held out from both): families neither set has. A different
+#   input geometry (real N-MNIST events, 17x17x2; the trained net's 24x24x2 digit events), a
+#   different depth (three and four LIF layers), different layer kinds (two strided conv layers;
+#   sparse synapses with a recurrent projection) and the network `ancoef train` trains and exports.
+#   (The shared 784-512-256-10 workload of the earlier benchmark is left out: a dense MLP, the
+#   nearest family to pre-training's, and three times slower to simulate than the others.)
 
 
 def training_workloads(seed: int = 0) -> dict:
-    from trueasync.workload import generate_conv, generate_mlp
+    """Pre-training set: dense MLPs in-hidden-out with Poisson inputs (see above)."""
+    from trueasync.workload import generate_mlp
 
     out = {}
+    # (sizes, T, input rate, weight bits)
     specs = [
-        ((128, 64, 10), 10, 0.15), ((256, 128, 10), 10, 0.1), ((400, 200, 10), 8, 0.1),
-        ((512, 256, 64, 10), 8, 0.08), ((1024, 128, 10), 8, 0.05), ((200, 400, 100, 10), 10, 0.12),
-        ((578, 128, 10), 8, 0.14),
+        ((64, 32, 10), 10, 0.2, 8), ((128, 64, 10), 10, 0.15, 8), ((200, 400, 10), 10, 0.12, 8),
+        ((256, 128, 10), 12, 0.1, 8), ((400, 200, 10), 8, 0.1, 8), ((512, 128, 10), 8, 0.08, 8),
+        ((1024, 128, 10), 8, 0.05, 8), ((1024, 512, 10), 6, 0.05, 8), ((160, 80, 10), 10, 0.15, 4),
+        ((640, 256, 10), 8, 0.08, 4),
     ]
-    for k, (sizes, T, rate) in enumerate(specs):
+    for k, (sizes, T, rate, bits) in enumerate(specs):
         wl = generate_mlp(sizes, timesteps=T, rate=rate, samples=2, seed=seed + 10 + k, gain=1.0)
+        if bits < 8:
+            wl = _requantise(wl, bits)
         out[wl.network.name] = wl
-    for k, (shape, c, s) in enumerate([((12, 12, 2), 8, 1), ((16, 16, 2), 4, 2), ((20, 20, 1), 8, 2)]):
-        wl = generate_conv(in_shape=shape, out_channels=c, kernel=3, stride=s, padding=1, n_out=10,
-                           timesteps=8, rate=0.15, samples=2, seed=seed + 30 + k)
-        out[wl.network.name] = wl
+    return out
+
+
+def _requantise(wl, bits: int):
+    """The workload with its int8 weights rounded to `bits`-bit signed integers (and the threshold
+    scaled with them), so that the network needs only `bits`-bit weight memory."""
+    from trueasync.model import DenseProjection, LifLayer
+
+    shift = 8 - bits
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    projections = tuple(
+        dataclasses.replace(p, weights=np.clip(np.round(np.asarray(p.weights, float) / (1 << shift)), lo, hi)
+                            .astype(np.int8)) if isinstance(p, DenseProjection) else p
+        for p in wl.network.projections)
+    layers = tuple(
+        dataclasses.replace(lay, threshold=max(1, int(round(lay.threshold / (1 << shift)))))
+        if isinstance(lay, LifLayer) else lay for lay in wl.network.layers)
+    net = dataclasses.replace(wl.network, layers=layers, projections=projections,
+                              name=wl.network.name + f"_w{bits}")
+    return dataclasses.replace(wl, network=net, meta={**wl.meta, "weight_bits": bits})
+
+
+def tuning_workloads(seed: int = 500) -> dict:
+    """Tuning set: Poisson inputs; dense MLP, one conv layer on 12x12x1, sparse feed-forward."""
+    from trueasync.workload import generate_conv, generate_mlp, generate_sparse
+
+    mlp = generate_mlp((320, 160, 10), timesteps=10, rate=0.12, samples=2, seed=seed, gain=1.0)
+    conv = generate_conv(in_shape=(12, 12, 1), out_channels=6, kernel=3, stride=1, padding=1, n_out=10,
+                         timesteps=8, rate=0.15, samples=2, seed=seed + 1)
+    sparse = generate_sparse((300, 150, 10), density=0.15, recurrent=False, timesteps=8, rate=0.12,
+                             samples=2, seed=seed + 2)
+    return {"tune-mlp320-160-10": mlp, "tune-conv12x12x1-c6-10": conv, "tune-sparse300-150-10": sparse}
+
+
+def conv_stack(in_shape: tuple, channels: Sequence[int], n_out: int, timesteps: int, samples: int,
+               seed: int, kernel: int = 3, stride: int = 2, gain: float = 1.5, name: str = "convstack"):
+    """input H x W x C -> one strided conv LIF layer per entry of `channels` -> dense LIF `n_out`
+    (seeded int8 weights, Poisson inputs until replaced)."""
+    from trueasync.model import Conv2dProjection, DenseProjection, InputLayer, Network
+    from trueasync.workload import Workload, _int8_weights, _lif, _poisson
+
+    rng = np.random.default_rng(seed)
+    h, w, c = in_shape
+    layers = [InputLayer("in", h * w * c, shape=tuple(in_shape))]
+    projections = []
+    pad = kernel // 2
+    for k, co in enumerate(channels, 1):
+        ho, wo = (h + 2 * pad - kernel) // stride + 1, (w + 2 * pad - kernel) // stride + 1
+        layers.append(_lif(f"conv{k}", ho * wo * co, shape=(ho, wo, co)))
+        projections.append(Conv2dProjection(layers[-2].name, layers[-1].name,
+                                            _int8_weights(rng, c * kernel * kernel, (co, c, kernel, kernel), gain),
+                                            stride=stride, padding=pad))
+        h, w, c = ho, wo, co
+    layers.append(_lif("fc", n_out, reset_mode="subtract"))
+    projections.append(DenseProjection(layers[-2].name, "fc", _int8_weights(rng, h * w * c, (h * w * c, n_out), gain)))
+    net = Network(tuple(layers), tuple(projections), weight_scale=1 / 64, name=name)
+    inputs = _poisson(rng, samples, timesteps, layers[0].size, 0.1)
+    meta = {"kind": "convstack", "in_shape": list(in_shape), "channels": list(channels), "n_out": n_out,
+            "timesteps": timesteps, "samples": samples, "seed": seed}
+    return Workload(net, None, None, None, inputs, meta)
+
+
+def benchmark_workloads(trained_dir: Optional[Path] = None, samples: int = 2, timesteps: int = 8,
+                        seed: int = 100) -> dict:
+    """The held-out benchmark set (see above). `trained_dir`: an `ancoef train` output directory
+    (the benchmark trains one, `benchmarks/hw_search.py`); without it that workload is left out."""
+    from trueasync.workload import generate_sparse
+
+    inputs = nmnist_inputs(samples=samples, timesteps=timesteps, pool=2)
+    n_in = inputs.shape[-1]
+    conv = conv_stack((17, 17, 2), (8, 16), 10, timesteps, samples, seed + 1, name="nmnist_conv2_c8s2-c16s2-10")
+    conv = dataclasses.replace(conv, inputs=inputs, meta={**conv.meta, "input_kind": "nmnist"})
+    rec = generate_sparse((n_in, 256, 10), density=0.1, recurrent=True, timesteps=timesteps, samples=samples,
+                          seed=seed + 2, gain=1.5)
+    rec = dataclasses.replace(rec, inputs=inputs, meta={**rec.meta, "input_kind": "nmnist"})
+    out = {"nmnist-conv2-c8s2-c16s2-10": conv, "nmnist-sparse-rec578-256-10": rec}
+    if trained_dir is not None:
+        out["trained-digits-dvs-conv"] = load_search_workload(network_dir=str(trained_dir), samples=samples)
     return out
 
 

@@ -84,7 +84,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--budget", type=_int, default=48, metavar="N",
                    help="simulated hardware designs per candidate (default 48)")
     p.add_argument("--algo", default=None,
-                   help="hardware search: rl (warm-started PPO), nsga2 or random (default: rl when "
+                   help="hardware search: rl (warm-started PPO), nsga2, tpe or random (default: rl when "
                    "the pre-trained policy is installed, else nsga2)")
     p.add_argument("--bits", type=_int, default=4, metavar="B", help="weight bits, 2..8 (default 4)")
     p.add_argument("--max-energy-j", type=positive_float, help="target: energy per sample (J)")

@@ -32,7 +32,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--workload", metavar="PREFIX", help="workload on disk (PREFIX.json + PREFIX.npz)")
     src.add_argument("--network", metavar="TRAIN_OUT_DIR", help="an `ancoef train` output directory")
-    p.add_argument("--algo", default="rl", help="rl (warm-started PPO), nsga2 or random (default rl)")
+    p.add_argument("--algo", default="rl", help="rl (warm-started PPO), nsga2, tpe (Optuna multi-objective TPE) or random (default rl)")
     p.add_argument("--budget", type=int, default=200, help="distinct simulated designs (default 200)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("ancoef-search"), help="output directory")

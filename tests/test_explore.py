@@ -157,7 +157,7 @@ def no_work(monkeypatch):
 @pytest.mark.parametrize("extra,message", [
     (["--budget", "0"], "--budget must be at least 1"),
     (["--candidates", "0"], "--candidates must be at least 1"),
-    (["--algo", "cmaes"], "unknown --algo 'cmaes'; choose one of rl, nsga2, random"),
+    (["--algo", "cmaes"], "unknown --algo 'cmaes'; choose one of rl, nsga2, tpe, random"),
     (["--bits", "1"], "--bits must be between 2 and 8"),
     (["--max-area-mm2", "1e-6"], "--max-area-mm2 1e-06 is impossible"),
     (["--dataset", "mnist-3d"], "mnist-3d"),

@@ -34,7 +34,7 @@ def run_cli(args, capsys):
 
 @pytest.mark.parametrize("extra,message", [
     (["--budget", "0"], "--budget must be at least 1"),
-    (["--algo", "cmaes"], "unknown --algo 'cmaes'; choose one of rl, nsga2, random"),
+    (["--algo", "cmaes"], "unknown --algo 'cmaes'; choose one of rl, nsga2, tpe, random"),
     (["--mesh-width", "8:4"], "mesh_width: empty range 8:4"),
     (["--neurons-per-core", "3000:4000"], "neurons_per_core: empty range 3000:4000 (no power of two"),
     (["--mapping", "diagonal"], "mapping: unknown value"),

@@ -136,3 +136,25 @@ def test_local_proposals_are_new_checked_neighbours_and_seeded(small_mlp):
     env = HardwareDesignEnv({"preference": "cycle", "horizon": 1}, evaluators=[ev])
     seen = [env.reset()[1]["weights"] for _ in SWEEP_WEIGHTS]
     np.testing.assert_allclose(seen, np.array(SWEEP_WEIGHTS, np.float32))
+
+
+def test_every_design_records_its_proposer_in_the_rl_search_and_its_ablations(pretrained, small_mlp):
+    """Full method: PPO proposals and archive moves; PPO only; archive moves without PPO, from
+    random designs (seeded: the same designs twice)."""
+    def proposers(method, **kw):
+        ev = surrogate_evaluator(small_mlp, budget=40)
+        run_search(method, ev, seed=2, **kw)
+        assert all(r.proposer for r in ev.archive.records)
+        return ev, {r.proposer for r in ev.archive.records if r.fits}
+
+    ev, full = proposers("rl", checkpoint=pretrained)
+    assert full == {"ppo", "archive-move"}
+    assert ev.archive.records[0].proposer == "ppo"
+    _, ppo_only = proposers("rl", checkpoint=pretrained, local_moves=0)
+    assert ppo_only == {"ppo"}
+    a, no_ppo = proposers("moves")
+    b, _ = proposers("moves")
+    assert "ppo" not in no_ppo and {"random-init", "archive-move"} <= no_ppo
+    assert [r.design for r in a.archive.records] == [r.design for r in b.archive.records]
+    first = [r for r in a.archive.records if r.fits][:10]
+    assert {r.proposer for r in first} == {"random-init"}
