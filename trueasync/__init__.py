@@ -21,9 +21,11 @@ from trueasync.model import (
 )
 from trueasync.result import SimResult
 from trueasync.api import SimulationError, area_and_static_power, load_preset, map_network, preset_names, simulate
+from trueasync.api import CancelToken, SimulationCancelled
 
 __all__ = [
     "Architecture",
+    "CancelToken",
     "Conv2dProjection",
     "CostModel",
     "DenseProjection",
@@ -31,6 +33,7 @@ __all__ = [
     "LifLayer",
     "Network",
     "SimResult",
+    "SimulationCancelled",
     "SimulationError",
     "SparseProjection",
     "area_and_static_power",

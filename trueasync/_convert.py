@@ -212,7 +212,10 @@ def simulate(
     threads: Optional[int],
     trace: bool,
     timeline: bool,
+    cancel: Optional[_core.CancelToken] = None,
 ) -> SimResult:
+    if cancel is not None and not isinstance(cancel, _core.CancelToken):
+        raise SimulationError(f"cancel must be a trueasync.CancelToken or None, got {type(cancel).__name__}")
     preset_name, text = costs_json(preset)
     spikes = _inputs(inputs)
     placement = None if core_of is None else np.ascontiguousarray(_int_array(core_of, "core_of", np.int64))
@@ -221,7 +224,8 @@ def simulate(
         if threads < 1:
             raise SimulationError(f"threads must be at least 1, got {threads}")
     raw = _core.simulate(
-        network_dict(network), arch_dict(arch), text, spikes, str(semantics), placement, threads, trace, timeline
+        network_dict(network), arch_dict(arch), text, spikes, str(semantics), placement, threads, trace, timeline,
+        cancel,
     )
     return _result(raw, network, str(semantics), preset_name)
 

@@ -9,6 +9,18 @@ import numpy.typing as npt
 class SimulationError(ValueError):
     """Bad input to the simulator; the message names the field and the limit."""
 
+class SimulationCancelled(Exception):
+    """The simulation was cancelled through its CancelToken (not a fault of the input)."""
+
+class CancelToken:
+    """A flag another thread can set to stop a running simulation; it cannot be reset."""
+
+    def __init__(self) -> None: ...
+    def cancel(self) -> None:
+        """Ask every simulation given this token to stop (safe from any thread, at any time)."""
+    @property
+    def cancelled(self) -> bool: ...
+
 def simulate(
     network: dict[str, Any],
     arch: dict[str, Any],
@@ -19,8 +31,12 @@ def simulate(
     threads: Optional[int] = None,
     trace: bool = False,
     timeline: bool = False,
+    cancel: Optional[CancelToken] = None,
 ) -> dict[str, Any]:
     """Simulate `inputs` (uint8 [sample, step, input neuron], C-contiguous); releases the GIL.
+
+    Raises SimulationCancelled once `cancel` is cancelled (checked every step of the functional
+    pass and every few thousand events of the timing pass).
 
     Returns per-sample numpy arrays (`energy_j`, `latency_s`, `critical_path_s`,
     `serial_time_s`), `energy_breakdown_j` and `counts` dicts of arrays, `spikes_per_layer`,

@@ -11,6 +11,7 @@ from trueasync.result import SimResult
 
 
 from trueasync._core import SimulationError  # noqa: E402  (ValueError subclass)
+from trueasync._core import CancelToken, SimulationCancelled  # noqa: E402  (Exception subclass)
 
 
 def simulate(
@@ -24,16 +25,20 @@ def simulate(
     threads: Optional[int] = None,
     trace: bool = False,
     timeline: bool = False,
+    cancel: Optional[CancelToken] = None,
 ) -> SimResult:
     """Simulate `inputs` (bool [sample, step, input neuron]) on `arch`.
 
     `core_of` (int [neuron], global neuron index) overrides the architecture's mapping policy.
     `threads` defaults to all cores; results do not depend on it.
+    `cancel`: a `CancelToken`; calling its `cancel()` from another thread stops the simulation
+    within milliseconds, and this call then raises `SimulationCancelled` (the GIL is released
+    while the engine runs).
     """
     from trueasync import _convert
 
     return _convert.simulate(
-        network, arch, inputs, semantics, preset, core_of, threads, trace, timeline
+        network, arch, inputs, semantics, preset, core_of, threads, trace, timeline, cancel
     )
 
 

@@ -1,7 +1,7 @@
 //! The one place where Python objects become engine types, and engine errors Python exceptions.
 
 use numpy::{PyReadonlyArray1, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use trueasync_engine::{
@@ -16,10 +16,19 @@ pyo3::create_exception!(
     "Bad input to the simulator; the message names the field and the limit."
 );
 
-/// Bad input becomes SimulationError (a ValueError); an engine bug a RuntimeError.
+pyo3::create_exception!(
+    _core,
+    SimulationCancelled,
+    PyException,
+    "The simulation was cancelled through its CancelToken (not a fault of the input)."
+);
+
+/// Bad input becomes SimulationError (a ValueError), a cancelled run SimulationCancelled, an
+/// engine bug a RuntimeError.
 pub fn to_py_err(e: SimError) -> PyErr {
     match e {
         SimError::Internal(_) => PyRuntimeError::new_err(e.to_string()),
+        SimError::Cancelled => SimulationCancelled::new_err(e.to_string()),
         _ => SimulationError::new_err(e.to_string()),
     }
 }

@@ -9,9 +9,42 @@ use std::time::Instant;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use trueasync_engine::{CostModel, Semantics, SimOutput, SimRequest, ENERGY_UNITS};
+use trueasync_engine::{CancelFlag, CostModel, Semantics, SimOutput, SimRequest, ENERGY_UNITS};
 
-use convert::{panic_to_py_err, to_py_err, SimulationError};
+use convert::{panic_to_py_err, to_py_err, SimulationCancelled, SimulationError};
+
+/// A flag another thread can set to stop a running simulation (it then raises
+/// SimulationCancelled). One token may serve several simulations; it cannot be reset.
+#[pyclass(frozen, module = "trueasync._core")]
+#[derive(Default)]
+struct CancelToken {
+    flag: CancelFlag,
+}
+
+#[pymethods]
+impl CancelToken {
+    #[new]
+    fn new() -> Self {
+        Self::default()
+    }
+
+    /// Ask every simulation given this token to stop (safe from any thread, at any time).
+    fn cancel(&self) {
+        self.flag.cancel();
+    }
+
+    #[getter]
+    fn cancelled(&self) -> bool {
+        self.flag.is_cancelled()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "CancelToken(cancelled={})",
+            if self.cancelled() { "True" } else { "False" }
+        )
+    }
+}
 
 /// Run the engine with the GIL released; a panic becomes a RuntimeError, never an abort.
 fn without_gil<T: Send>(
@@ -24,7 +57,7 @@ fn without_gil<T: Send>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (network, arch, costs_json, inputs, semantics, core_of=None, threads=None, trace=false, timeline=false))]
+#[pyo3(signature = (network, arch, costs_json, inputs, semantics, core_of=None, threads=None, trace=false, timeline=false, cancel=None))]
 #[allow(clippy::too_many_arguments)] // mirrors trueasync.simulate's keyword arguments
 fn simulate<'py>(
     py: Python<'py>,
@@ -37,7 +70,9 @@ fn simulate<'py>(
     threads: Option<usize>,
     trace: bool,
     timeline: bool,
+    cancel: Option<PyRef<'py, CancelToken>>,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let cancel = cancel.map(|t| t.flag.clone());
     let network = convert::network(network)?;
     let arch = convert::architecture(arch)?;
     let costs = CostModel::from_json(costs_json).map_err(to_py_err)?;
@@ -86,6 +121,7 @@ fn simulate<'py>(
             threads,
             keep_spike_trace: trace,
             keep_timeline: timeline,
+            cancel: cancel.as_ref(),
         })
     })?;
     let wall_s = start.elapsed().as_secs_f64();
@@ -295,6 +331,11 @@ fn area_and_static_power(arch: &Bound<'_, PyDict>, costs_json: &str) -> PyResult
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SimulationError", m.py().get_type::<SimulationError>())?;
+    m.add(
+        "SimulationCancelled",
+        m.py().get_type::<SimulationCancelled>(),
+    )?;
+    m.add_class::<CancelToken>()?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(map_network, m)?)?;
     m.add_function(wrap_pyfunction!(preset_json, m)?)?;

@@ -139,6 +139,7 @@ fn simulate(w: &Workload, sem: Semantics, timeline: bool) -> Vec<SampleResult> {
         threads: Some(1),
         keep_spike_trace: false,
         keep_timeline: timeline,
+        cancel: None,
     })
     .expect("simulate")
     .samples

@@ -22,6 +22,9 @@ pub enum SimError {
     /// The request exceeds a documented size limit.
     #[error("request too large: {0}")]
     Limit(String),
+    /// The caller cancelled the simulation (`CancelFlag::cancel`); not a fault of the input.
+    #[error("the simulation was cancelled")]
+    Cancelled,
     /// A bug in the engine (never the user's input); the message says where.
     #[error("internal error: {0}; please report this workload")]
     Internal(String),

@@ -5,6 +5,8 @@
 //! sample, and the timing pass (`timing.rs`) replays the same events through the asynchronous
 //! hardware model.
 
+use crate::cancel::{self, CancelFlag};
+use crate::error::Result;
 use crate::plan::{Compiled, CompiledProjection, Plan, Semantics};
 
 /// Event counts of one sample.
@@ -56,8 +58,16 @@ enum Potentials {
     Real(Vec<Vec<f64>>),
 }
 
-/// Run one sample. `inputs` is `steps * n_inputs` booleans (one byte each).
-pub fn run(plan: &Plan, inputs: &[u8], steps: usize, n_inputs: usize, keep_trace: bool) -> Trace {
+/// Run one sample. `inputs` is `steps * n_inputs` booleans (one byte each). Looks at `cancel`
+/// once per step.
+pub fn run(
+    plan: &Plan,
+    inputs: &[u8],
+    steps: usize,
+    n_inputs: usize,
+    keep_trace: bool,
+    cancel: Option<&CancelFlag>,
+) -> Result<Trace> {
     let n_layers = plan.lif.len();
     let sizes: Vec<usize> = (0..n_layers)
         .map(|l| plan.layer_offsets[l + 1] - plan.layer_offsets[l])
@@ -90,6 +100,7 @@ pub fn run(plan: &Plan, inputs: &[u8], steps: usize, n_inputs: usize, keep_trace
     let mut bucket_count = vec![0u32; n_parts];
     trace.spike_start.push(0);
     for t in 0..steps {
+        cancel::check(cancel)?;
         let step_inputs = &inputs[t * n_inputs..(t + 1) * n_inputs];
         let mut input_base = 0;
         for l in 0..n_layers {
@@ -137,7 +148,7 @@ pub fn run(plan: &Plan, inputs: &[u8], steps: usize, n_inputs: usize, keep_trace
         bucket_step(plan, &cur, &mut bucket_count, &mut trace);
         std::mem::swap(&mut cur, &mut prev);
     }
-    trace
+    Ok(trace)
 }
 
 /// Add the weights of every spiking pre neuron into `acc` and mark the neurons they reach.

@@ -4,6 +4,7 @@
 //! template and time semantics, docs/fixed-point.md for the neuron arithmetic and
 //! docs/cost-model.md for the costs.
 
+pub mod cancel;
 pub mod cost;
 pub mod error;
 pub mod functional;
@@ -14,6 +15,7 @@ mod queue;
 pub mod sim;
 pub mod timing;
 
+pub use cancel::CancelFlag;
 pub use cost::{preset_names, CostModel};
 pub use error::{Result, SimError};
 pub use mapping::map_network;

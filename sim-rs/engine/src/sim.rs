@@ -2,6 +2,7 @@
 
 use rayon::prelude::*;
 
+use crate::cancel::{self, CancelFlag};
 use crate::cost::{CostModel, ScaledCosts, FS_PER_S};
 use crate::error::{Result, SimError};
 use crate::functional::{self, Counts, Trace};
@@ -25,6 +26,8 @@ pub struct SimRequest<'a> {
     pub threads: Option<usize>,
     pub keep_spike_trace: bool,
     pub keep_timeline: bool,
+    /// Set from another thread to stop the simulation with `SimError::Cancelled`.
+    pub cancel: Option<&'a CancelFlag>,
 }
 
 /// Energy components (J), in the order of `ENERGY_UNITS`.
@@ -72,7 +75,9 @@ pub fn simulate(req: &SimRequest) -> Result<SimOutput> {
         }
         None => mapping::map_network(req.network, req.arch)?,
     };
+    cancel::check(req.cancel)?;
     let plan = Plan::build(req.network, req.arch, core_of, req.semantics)?;
+    cancel::check(req.cancel)?;
     let per_sample = req.steps * req.network.n_inputs();
     let run_all = || -> Result<Vec<SampleResult>> {
         (0..req.samples)
@@ -159,14 +164,16 @@ fn run_sample(
     costs: &ScaledCosts,
     inputs: &[u8],
 ) -> Result<SampleResult> {
+    cancel::check(req.cancel)?;
     let trace = functional::run(
         plan,
         inputs,
         req.steps,
         req.network.n_inputs(),
         req.keep_spike_trace,
-    );
-    let timing = timing::run(plan, &trace, req.arch, costs, req.keep_timeline)?;
+        req.cancel,
+    )?;
+    let timing = timing::run(plan, &trace, req.arch, costs, req.keep_timeline, req.cancel)?;
     Ok(summarise(plan, req.arch, costs, trace, timing))
 }
 

@@ -11,6 +11,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use crate::cancel::{self, CancelFlag};
 use crate::cost::ScaledCosts;
 use crate::error::SimError;
 use crate::functional::Trace;
@@ -234,10 +235,16 @@ pub fn run(
     arch: &Architecture,
     costs: &ScaledCosts,
     keep_timeline: bool,
+    cancel: Option<&CancelFlag>,
 ) -> Result<Timing, SimError> {
     let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline);
     sim.start();
+    let mut events = 0u64;
     while let Some(key) = sim.queue.pop() {
+        events += 1;
+        if events.is_multiple_of(cancel::CHECK_EVERY) {
+            cancel::check(cancel)?;
+        }
         let (time, ev) = ((key >> 64) as u64, key as u64);
         sim.now = time;
         let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
@@ -252,7 +259,7 @@ pub fn run(
         }
         sim.drain();
     }
-    sim.finish(costs)
+    sim.finish(costs, cancel)
 }
 
 impl<'a> Sim<'a> {
@@ -823,7 +830,11 @@ impl<'a> Sim<'a> {
         true
     }
 
-    fn finish(mut self, costs: &ScaledCosts) -> Result<Timing, SimError> {
+    fn finish(
+        mut self,
+        costs: &ScaledCosts,
+        cancel: Option<&CancelFlag>,
+    ) -> Result<Timing, SimError> {
         if self.timeline_overflow {
             return Err(SimError::Limit(format!(
                 "the timeline of one sample has more than {} records; simulate fewer steps or samples with timeline on",
@@ -841,13 +852,19 @@ impl<'a> Sim<'a> {
             )));
         }
         self.out.latency_fs = self.now;
-        self.out.critical_path_fs = critical_path(self.plan, self.trace, self.arch, costs);
+        self.out.critical_path_fs = critical_path(self.plan, self.trace, self.arch, costs, cancel)?;
         Ok(self.out)
     }
 }
 
 /// Longest dependency chain with no contention and no sharing of units: a lower bound on latency.
-pub fn critical_path(plan: &Plan, trace: &Trace, arch: &Architecture, c: &ScaledCosts) -> u64 {
+pub fn critical_path(
+    plan: &Plan,
+    trace: &Trace,
+    arch: &Architecture,
+    c: &ScaledCosts,
+    cancel: Option<&CancelFlag>,
+) -> Result<u64, SimError> {
     let steps = trace.steps;
     let n_parts = plan.parts.len();
     let flits = arch.flits_per_packet() as u64;
@@ -878,6 +895,7 @@ pub fn critical_path(plan: &Plan, trace: &Trace, arch: &Architecture, c: &Scaled
     let mut finish = vec![0u64; n_parts * steps];
     let mut latest = 0;
     for t in 0..steps {
+        cancel::check(cancel)?;
         for q in 0..n_parts {
             let mut start = if t > 0 { finish[q * steps + t - 1] } else { 0 };
             for &(src, k, d) in &incoming[q] {
@@ -896,5 +914,5 @@ pub fn critical_path(plan: &Plan, trace: &Trace, arch: &Architecture, c: &Scaled
             latest = latest.max(start + dur);
         }
     }
-    latest
+    Ok(latest)
 }

@@ -72,5 +72,6 @@ pub fn run(
         threads: Some(1),
         keep_spike_trace: true,
         keep_timeline: false,
+        cancel: None,
     })
 }

@@ -62,6 +62,7 @@ fn results_do_not_depend_on_threads() {
             threads: Some(threads),
             keep_spike_trace: false,
             keep_timeline: false,
+            cancel: None,
         })
         .unwrap()
     };
@@ -176,4 +177,73 @@ fn an_unmapped_core_spends_nothing() {
     assert!(r.core_dynamic_energy_j[0] > 0.0);
     assert!(r.core_dynamic_energy_j[1..].iter().all(|&e| e == 0.0));
     assert!(r.core_utilisation[1..].iter().all(|&u| u == 0.0));
+}
+
+/// A request that runs for about ten seconds (7 ms a sample): in(64) -> 256 -> 64, 2x2 mesh.
+fn long_request_parts() -> (trueasync_engine::Network, Architecture, Vec<u8>) {
+    let net = trueasync_engine::Network {
+        layers: vec![input("in", 64), lif("a", 256, 3), lif("b", 64, 3)],
+        projections: vec![dense(0, 1, 64, 256, 1), dense(1, 2, 256, 64, 1)],
+        weight_scale: 1.0 / 64.0,
+    };
+    let arch = Architecture {
+        mesh_width: 2,
+        mesh_height: 2,
+        neurons_per_core: 128,
+        ..Architecture::default()
+    };
+    let (samples, steps) = (2000, 50);
+    let inputs = (0..samples * steps * 64)
+        .map(|i| u8::from(i % 7 == 0))
+        .collect();
+    (net, arch, inputs)
+}
+
+#[test]
+fn a_cancelled_flag_stops_the_simulation_with_cancelled() {
+    use trueasync_engine::{CancelFlag, CostModel, SimRequest};
+    let (net, arch, inputs) = long_request_parts();
+    let costs = CostModel::preset("async28").unwrap();
+    let flag = CancelFlag::new();
+    let request = |threads| SimRequest {
+        network: &net,
+        arch: &arch,
+        costs: &costs,
+        inputs: &inputs,
+        samples: 2000,
+        steps: 50,
+        semantics: Semantics::Timestep,
+        core_of: None,
+        threads: Some(threads),
+        keep_spike_trace: false,
+        keep_timeline: false,
+        cancel: Some(&flag),
+    };
+    // Set before the call: refused at once.
+    let early = flag.clone();
+    early.cancel();
+    assert!(flag.is_cancelled());
+    let err = trueasync_engine::simulate(&request(1)).unwrap_err();
+    assert_eq!(err, SimError::Cancelled);
+    assert_eq!(err.to_string(), "the simulation was cancelled");
+
+    // Set from another thread while two rayon workers run: both stop.
+    let flag = CancelFlag::new();
+    let request = SimRequest {
+        cancel: Some(&flag),
+        ..request(2)
+    };
+    let started = std::time::Instant::now();
+    let stopped_after = std::thread::scope(|s| {
+        let canceller = flag.clone();
+        s.spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            canceller.cancel();
+        });
+        let out = trueasync_engine::simulate(&request);
+        assert_eq!(out.unwrap_err(), SimError::Cancelled);
+        started.elapsed()
+    });
+    // 2000 samples take about 14 s on one thread; it stopped soon after the 100 ms mark.
+    assert!(stopped_after.as_secs_f64() < 2.0, "{stopped_after:?}");
 }

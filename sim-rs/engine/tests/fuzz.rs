@@ -105,7 +105,7 @@ proptest! {
         let costs = CostModel::preset("async28").unwrap();
         let result = std::panic::catch_unwind(|| trueasync_engine::simulate(&SimRequest {
             network: &net, arch: &arch, costs: &costs, inputs: &inputs, samples, steps, semantics,
-            core_of: None, threads: Some(1), keep_spike_trace: true, keep_timeline: true,
+            core_of: None, threads: Some(1), keep_spike_trace: true, keep_timeline: true, cancel: None,
         }));
         prop_assert!(result.is_ok(), "the engine panicked on {net:?} {arch:?}");
         if std::env::var_os("FUZZ_REPORT").is_some() {
