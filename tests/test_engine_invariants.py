@@ -24,11 +24,26 @@ def expected_energy(r: ta.SimResult, network, arch, costs: ta.CostModel) -> dict
     e = {k: costs.energy_j.get(k, 0.0) * s for k in
          ("soma_access", "soma_update", "soma_spike", "synapse_event", "message_out", "message_in",
           "east_hop", "west_hop", "north_hop", "south_hop", "token_out", "token_hop")}
+    # docs/cost-model.md: the synaptic event at the design's weight width and memory size ...
+    read = costs.synapse_read_j_per_bit * (
+        arch.synapse_memory_kib / costs.reference_synapse_memory_kib) ** costs.sram_read_size_exponent
+    e["synapse_event"] += s * (arch.weight_bits * (read + costs.lane_j_per_bit)
+                               - costs.reference_weight_bits * (costs.synapse_read_j_per_bit
+                                                                + costs.lane_j_per_bit))
+    # ... and a flit-hop at the design's link width
+    w_ref = costs.reference_link_width_bits
+    width = 1 + costs.link_width_energy_share * (arch.link_width_bits - w_ref) / w_ref
     # the counts expose total hops only; a preset with one hop energy for all directions
     hop = {e[f"{d}_hop"] for d in ("east", "west", "north", "south")}
     assert len(hop) == 1, "this recomputation needs equal hop energies in every direction"
-    hop = hop.pop()
-    flits = math.ceil(32 / arch.link_width_bits)
+    hop = hop.pop() * width
+    e["token_hop"] *= width
+    # packet format: 2 kind bits + destination (x, y, core) + source (core, neuron) bits
+    bits = lambda n: max(0, n - 1).bit_length()  # noqa: E731
+    packet = 2 + bits(arch.mesh_width) + bits(arch.mesh_height) + bits(arch.cores_per_tile) \
+        + bits(arch.n_cores) + bits(arch.neurons_per_core)
+    assert packet == arch.packet_bits
+    flits = math.ceil(packet / arch.link_width_bits)
     c = r.counts
     is_in = _input_mask(network)
     input_spikes = r.spikes_per_layer[:, is_in].sum(axis=1)
@@ -52,8 +67,9 @@ def test_energy_is_counts_times_costs_plus_static(semantics, voltage):
     costs = ta.load_preset("async28")
     assert costs.nominal_voltage_v != voltage
     wl = generate_sparse((30, 24, 12, 6), samples=3, timesteps=12, rate=0.3, mesh=(3, 2), seed=7)
-    arch = dataclasses.replace(wl.arch, voltage_v=voltage, link_width_bits=16, mapping="spread",
-                               neurons_per_core=64)
+    arch = dataclasses.replace(wl.arch, voltage_v=voltage, link_width_bits=8, mapping="spread",
+                               neurons_per_core=64, synapse_memory_kib=256)
+    assert arch.flits_per_packet == 2
     r = ta.simulate(wl.network, arch, wl.inputs, semantics=semantics, preset="async28")
     assert r.counts["synaptic_ops"].sum() > 0 and r.counts["tokens"].sum() > 0
     assert r.counts["hops"].sum() > 0 and r.counts["token_hops"].sum() > 0

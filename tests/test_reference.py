@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -355,10 +356,14 @@ def test_packets_hops_shared_tiles_and_energy():
     # input 0 on core 3 (tile 1) -> cores 3 (own, 0 hops), 0 and 1 (tile 0: 1 west each)
     assert c["packets"] == 3
     assert c["hops"] == 2 and c["hops_west"] == 2
-    # flits = ceil(32 / 16) = 2
-    assert r.energy_breakdown_j["network"][0] == 3 * 1.5 + 2 * 0.125 * 2
+    # packets of 2 + (1 + 0 + 1) + (2 + 10) = 16 bits: one flit on a 16-bit link; 2 on 8 bits
+    assert arch.packet_bits == 16
+    assert r.energy_breakdown_j["network"][0] == 3 * 1.5 + 2 * 0.125 * 1
+    narrow = reference.run(net, x, "timestep", core_of=core_of,
+                           arch=replace(arch, link_width_bits=8), energy_j=e)
+    assert narrow.energy_breakdown_j["network"][0] == 3 * 1.5 + 2 * 0.125 * 2
     assert r.energy_breakdown_j["synapse"][0] == 2.0 * 3
-    assert r.energy_j[0] == 3 * 1.5 + 0.5 + 6.0
+    assert r.energy_j[0] == 3 * 1.5 + 0.25 + 6.0
 
 
 def test_neuron_without_synapses_sends_no_packets():

@@ -21,7 +21,7 @@ from trueasync.model import (
 )
 from trueasync.result import SimResult
 from trueasync.api import SimulationError, area_and_static_power, load_preset, map_network, preset_names, simulate
-from trueasync.api import CancelToken, SimulationCancelled
+from trueasync.api import CancelToken, SimulationCancelled, event_costs
 
 __all__ = [
     "Architecture",
@@ -37,6 +37,7 @@ __all__ = [
     "SimulationError",
     "SparseProjection",
     "area_and_static_power",
+    "event_costs",
     "load_preset",
     "map_network",
     "preset_names",

@@ -58,3 +58,7 @@ def check_costs(costs_json: str) -> None:
 
 def area_and_static_power(arch: dict[str, Any], costs_json: str) -> tuple[float, float]:
     """Area (mm^2) and static power (W) of an architecture under a cost model."""
+
+def event_costs(arch: dict[str, Any], costs_json: str) -> dict[str, Any]:
+    """Per-event energies (J) and latencies (s) as charged on `arch`, `packet_bits` and
+    `flits_per_packet`."""

@@ -67,3 +67,15 @@ def area_and_static_power(arch: Architecture, preset: Union[str, CostModel] = "l
     from trueasync import _convert, _core
 
     return _core.area_and_static_power(_convert.arch_dict(arch), _convert.costs_json(preset)[1])
+
+
+def event_costs(arch: Architecture, preset: Union[str, CostModel] = "loihi") -> dict:
+    """What one event costs on `arch`, as the engine charges it (docs/cost-model.md).
+
+    Returns `energy_j` and `latency_s` per event kind at the design's supply voltage (a
+    synaptic event at its weight width and memory size; `*_hop` per packet and hop, all flits,
+    at its link width), and the packet format's `packet_bits` and `flits_per_packet`.
+    """
+    from trueasync import _convert, _core
+
+    return _core.event_costs(_convert.arch_dict(arch), _convert.costs_json(preset)[1])

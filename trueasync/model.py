@@ -121,6 +121,32 @@ class Architecture:
     def n_cores(self) -> int:
         return self.mesh_width * self.mesh_height * self.cores_per_tile
 
+    @property
+    def packet_bits(self) -> int:
+        """Bits of a spike packet, token or credit (docs/cost-model.md, "Packet format"): a
+        2-bit kind, the destination tile (x, y) and core in the tile, the source core and
+        neuron, no payload; each address field as wide as this design needs."""
+        return (
+            PACKET_HEADER_BITS
+            + index_bits(self.mesh_width)
+            + index_bits(self.mesh_height)
+            + index_bits(self.cores_per_tile)
+            + index_bits(self.n_cores)
+            + index_bits(self.neurons_per_core)
+        )
+
+    @property
+    def flits_per_packet(self) -> int:
+        return -(-self.packet_bits // self.link_width_bits)
+
+
+PACKET_HEADER_BITS = 2  # spike, end-of-step token, step credit
+
+
+def index_bits(n: int) -> int:
+    """Bits that number `n` things (0 for one thing)."""
+    return max(0, int(n) - 1).bit_length()
+
 
 @dataclass(frozen=True)
 class CostModel:
@@ -138,3 +164,12 @@ class CostModel:
     alpha: float = 1.3
     leakage_w_per_mm2: float = 0.0
     area: dict = field(default_factory=dict)
+    # Design-dependent terms (docs/cost-model.md); the defaults leave every event flat, as a
+    # SANA-FE architecture file describes it.
+    synapse_read_j_per_bit: float = 0.0
+    lane_j_per_bit: float = 0.0
+    sram_read_size_exponent: float = 0.5
+    link_width_energy_share: float = 0.0
+    reference_weight_bits: int = 8
+    reference_synapse_memory_kib: int = 1024
+    reference_link_width_bits: int = 32

@@ -25,12 +25,13 @@ Count rules (the contract with the engine; docs/sanafe.md repeats them):
 - `neuron_accesses`: sanafe: every LIF neuron every step; timestep: the LIF neurons updated.
 - energies (keys of the workload format): soma = soma_access*accesses + soma_update*LIF updates +
   soma_spike*LIF spikes; synapse = synapse_event*synaptic_ops; network = (message_out +
-  message_in)*packets + per-direction hop energy x flits, flits = ceil(32 / link_width_bits).
+  message_in)*packets + per-direction hop energy x flits, flits = `arch.flits_per_packet` (the
+  packet format of docs/cost-model.md). These are flat per-event energies, as a workload file or
+  SANA-FE states them (no weight-width or link-width terms).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -48,7 +49,6 @@ from trueasync.model import (
 )
 from trueasync.workload import ENERGY_KEYS
 DIRECTIONS = ("east", "west", "north", "south")
-PACKET_BITS = 32
 
 
 @dataclass
@@ -423,7 +423,7 @@ def energies(counts: dict, energy_j: dict, arch: Optional[Architecture]):
     if hop_cost:
         if "hops" not in counts or arch is None:
             raise ValueError("hop energy needs core_of and arch")
-        flits = math.ceil(PACKET_BITS / arch.link_width_bits)
+        flits = arch.flits_per_packet
         for d in DIRECTIONS:
             network = network + e[f"{d}_hop"] * flits * counts[f"hops_{d}"]
     breakdown = {

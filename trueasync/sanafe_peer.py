@@ -11,8 +11,10 @@ What the export does (docs/sanafe.md has the details and the exact count corresp
   core has one `current_based` synapse unit, an `accumulator` dendrite (cost 0), a
   `leaky_integrate_fire` soma unit `lif` and `input[0..K-1]` soma units of model `input` (SANA-FE's
   input model holds one spike train per unit, so every input neuron on a core gets its own unit);
-  per-event energies and latencies come from `workload.costs`, hop costs are multiplied by the
-  flits per packet `ceil(32 / link_width_bits)`.
+  per-event energies and latencies are what the engine charges on this design
+  (`trueasync.event_costs(workload.arch, workload.costs)`: a synaptic event at the design's
+  weight width, a hop per packet with all its flits at the design's link width, the supply
+  voltage's scaling); for a flat cost model (a workload file's own costs) that is the file's figures.
 - network: one neuron group per layer; dense projections with `connect_neurons_dense`, conv2d and
   sparse projections expanded to explicit synapses (`connect_neurons_sparse`); real weights
   `w * weight_scale`; every neuron mapped to `core_of[neuron]` (the workload's, or packed).
@@ -25,7 +27,6 @@ install it when it is missing.
 
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -36,7 +37,6 @@ import numpy as np
 from trueasync.model import DenseProjection, InputLayer, LifLayer
 from trueasync.workload import Workload, packed_core_of
 
-PACKET_BITS = 32
 SANAFE_VERSION = "2.2.9"
 # SANA-FE's name of each functional count -> ours (TrueAsync and the NumPy reference); the
 # correspondence is explained in docs/sanafe.md.
@@ -78,9 +78,12 @@ def _input_units_needed(wl: Workload, core_of: np.ndarray) -> int:
 
 def arch_description(wl: Workload, core_of: Optional[np.ndarray] = None) -> dict:
     """SANA-FE architecture (as the dict of its YAML file) for the workload's arch and costs."""
-    arch, e, lat = wl.arch, wl.costs.energy_j, wl.costs.latency_s
+    from trueasync.api import event_costs
+
+    arch = wl.arch
+    charged = event_costs(arch, wl.costs)
+    e, lat = charged["energy_j"], charged["latency_s"]
     core_of = _core_of(wl) if core_of is None else core_of
-    flits = math.ceil(PACKET_BITS / arch.link_width_bits)
     n_tiles = arch.mesh_width * arch.mesh_height
     per_core = np.bincount(core_of, minlength=arch.n_cores)
     max_neurons = int(max(arch.neurons_per_core, per_core.max() if per_core.size else 1))
@@ -94,8 +97,8 @@ def arch_description(wl: Workload, core_of: Optional[np.ndarray] = None) -> dict
 
     tile_attrs = {}
     for d in ("north", "east", "south", "west"):
-        tile_attrs[f"energy_{d}_hop"] = E(f"{d}_hop") * flits
-        tile_attrs[f"latency_{d}_hop"] = Lt(f"{d}_hop") * flits
+        tile_attrs[f"energy_{d}_hop"] = E(f"{d}_hop")  # per packet: all its flits
+        tile_attrs[f"latency_{d}_hop"] = Lt(f"{d}_hop")
     core = {
         "name": f"core[0..{arch.cores_per_tile - 1}]",
         "attributes": {

@@ -328,6 +328,53 @@ fn area_and_static_power(arch: &Bound<'_, PyDict>, costs_json: &str) -> PyResult
     Ok((scaled.area_mm2, scaled.static_power_w))
 }
 
+/// What one event costs on `arch` as the engine charges it: energies (J) at the supply voltage
+/// (a synaptic event at the design's weight width and memory size; a hop per packet, i.e. all
+/// its flits, at the design's link width), latencies (s) and the packet format.
+#[pyfunction]
+fn event_costs<'py>(
+    py: Python<'py>,
+    arch: &Bound<'py, PyDict>,
+    costs_json: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let arch = convert::architecture(arch)?;
+    arch.validate().map_err(to_py_err)?;
+    let c = CostModel::from_json(costs_json)
+        .and_then(|m| m.scaled(&arch))
+        .map_err(to_py_err)?;
+    let flits = c.flits as f64;
+    let fs = |t: u64| t as f64 / trueasync_engine::cost::FS_PER_S;
+    let energy = PyDict::new(py);
+    let latency = PyDict::new(py);
+    for (kind, e, t) in [
+        ("soma_access", c.e_soma_access, c.t_soma_access),
+        ("soma_update", c.e_soma_update, c.t_soma_update),
+        ("soma_spike", c.e_soma_spike, c.t_soma_spike),
+        ("synapse_event", c.e_synapse, c.t_synapse),
+        ("message_out", c.e_message_out, c.t_message_out),
+        ("message_in", c.e_message_in, c.t_message_in),
+        ("token_out", c.e_token_out, c.t_token_out),
+    ] {
+        energy.set_item(kind, e)?;
+        latency.set_item(kind, fs(t))?;
+    }
+    for (d, name) in ["east_hop", "west_hop", "north_hop", "south_hop"]
+        .iter()
+        .enumerate()
+    {
+        energy.set_item(name, c.e_hop[d] * flits)?;
+        latency.set_item(name, fs(c.t_hop[d] * c.flits as u64))?;
+    }
+    energy.set_item("token_hop", c.e_token_hop * flits)?;
+    let d = PyDict::new(py);
+    d.set_item("energy_j", energy)?;
+    d.set_item("latency_s", latency)?;
+    d.set_item("packet_bits", c.packet_bits)?;
+    d.set_item("flits_per_packet", c.flits)?;
+    d.set_item("voltage_v", c.voltage_v)?;
+    Ok(d)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SimulationError", m.py().get_type::<SimulationError>())?;
@@ -342,5 +389,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(preset_names, m)?)?;
     m.add_function(wrap_pyfunction!(check_costs, m)?)?;
     m.add_function(wrap_pyfunction!(area_and_static_power, m)?)?;
+    m.add_function(wrap_pyfunction!(event_costs, m)?)?;
     Ok(())
 }

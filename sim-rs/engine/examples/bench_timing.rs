@@ -5,7 +5,7 @@
 //! time, critical path, per-core busy times and energies, timeline). Optimisations of the
 //! engine must leave the fingerprints unchanged.
 //!
-//! `bench_timing small|large timestep|sanafe` runs that one case once (for callgrind).
+//! `bench_timing small|large|narrow timestep|sanafe` runs that one case once (for callgrind).
 
 use std::time::Instant;
 
@@ -35,6 +35,7 @@ struct Workload {
     steps: usize,
     /// Steps of the run with the timeline on (the large one would exceed the record limit).
     timeline_steps: usize,
+    preset: &'static str,
 }
 
 fn layer(name: &str, size: usize, input: bool) -> Layer {
@@ -113,18 +114,31 @@ fn workload(
         inputs,
         steps,
         timeline_steps,
+        preset: "loihi",
     }
 }
 
 fn workloads() -> Vec<Workload> {
+    // Off the cost model's reference design: 2-flit packets on 16-bit links, 7-bit weights in
+    // 512 KiB, 2 lanes, async28 (leakage, token energy), so every design-dependent term counts.
+    let mut narrow = workload("narrow", &[784, 512, 256, 10], 4, 98, 50, 50, 4242);
+    narrow.arch = Architecture {
+        link_width_bits: 16,
+        weight_bits: 7,
+        synapse_memory_kib: 512,
+        synapse_lanes: 2,
+        ..narrow.arch
+    };
+    narrow.preset = "async28";
     vec![
         workload("small", &[784, 512, 256, 10], 4, 98, 100, 100, 12345),
         workload("large", &[784, 2048, 1024, 10], 8, 61, 50, 20, 67890),
+        narrow,
     ]
 }
 
 fn simulate(w: &Workload, sem: Semantics, timeline: bool) -> Vec<SampleResult> {
-    let costs = CostModel::preset("loihi").unwrap();
+    let costs = CostModel::preset(w.preset).unwrap();
     let steps = if timeline { w.timeline_steps } else { w.steps };
     let n_in = w.net.n_inputs();
     trueasync_engine::simulate(&SimRequest {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SimError};
 use crate::model::Architecture;
@@ -27,16 +27,17 @@ pub const EVENT_KINDS: [&str; 11] = [
 /// Events a cost model may leave out (they then cost nothing): SANA-FE has no tokens.
 const OPTIONAL_KINDS: [&str; 2] = ["token_out", "token_hop"];
 
-pub const AREA_KEYS: [&str; 6] = [
+pub const AREA_KEYS: [&str; 7] = [
     "sram_um2_per_bit",
     "neuron_state_bits",
     "core_logic_um2",
     "lane_logic_um2",
+    "lane_logic_um2_per_weight_bit",
     "router_logic_um2_per_link_bit",
     "buffer_um2_per_bit",
 ];
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct CostModel {
     pub name: String,
     #[serde(default)]
@@ -53,10 +54,44 @@ pub struct CostModel {
     pub leakage_w_per_mm2: f64,
     #[serde(default)]
     pub area: BTreeMap<String, f64>,
+    /// Synapse-SRAM read energy per weight bit at `reference_synapse_memory_kib` (J).
+    #[serde(default)]
+    pub synapse_read_j_per_bit: f64,
+    /// Energy per weight bit in a lane's datapath: weight register, sign extension, adder
+    /// input (J).
+    #[serde(default)]
+    pub lane_j_per_bit: f64,
+    /// Read energy per bit grows as (memory / reference)^exponent (0.5: bit- and word-line
+    /// length of a square array).
+    #[serde(default = "half")]
+    pub sram_read_size_exponent: f64,
+    /// Share of a flit-hop's energy that grows with the link width (latches, buffer write,
+    /// crossbar); the rest (handshake, routing) is per flit.
+    #[serde(default)]
+    pub link_width_energy_share: f64,
+    /// The design the per-event figures are quoted at (the template's default).
+    #[serde(default = "default_weight_bits")]
+    pub reference_weight_bits: u32,
+    #[serde(default = "default_memory_kib")]
+    pub reference_synapse_memory_kib: u32,
+    #[serde(default = "default_link_width")]
+    pub reference_link_width_bits: u32,
 }
 
 fn one() -> f64 {
     1.0
+}
+fn half() -> f64 {
+    0.5
+}
+fn default_weight_bits() -> u32 {
+    8
+}
+fn default_memory_kib() -> u32 {
+    1024
+}
+fn default_link_width() -> u32 {
+    32
 }
 fn default_vt() -> f64 {
     0.3
@@ -148,7 +183,87 @@ impl CostModel {
         if !self.leakage_w_per_mm2.is_finite() || self.leakage_w_per_mm2 < 0.0 {
             return bad("leakage_w_per_mm2 must be finite and >= 0".into());
         }
+        self.validate_scaling()
+    }
+
+    /// The design-dependent terms: finite, in range, and never below zero on any design.
+    fn validate_scaling(&self) -> Result<()> {
+        let bad = |m: String| Err(SimError::Cost(format!("{}: {m}", self.name)));
+        for (key, v) in [
+            ("synapse_read_j_per_bit", self.synapse_read_j_per_bit),
+            ("lane_j_per_bit", self.lane_j_per_bit),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return bad(format!("{key} must be finite and >= 0, got {v}"));
+            }
+        }
+        for (key, v) in [
+            ("sram_read_size_exponent", self.sram_read_size_exponent),
+            ("link_width_energy_share", self.link_width_energy_share),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return bad(format!("{key} must be in 0..=1, got {v}"));
+            }
+        }
+        for (key, v, hi) in [
+            ("reference_weight_bits", self.reference_weight_bits, 16),
+            (
+                "reference_synapse_memory_kib",
+                self.reference_synapse_memory_kib,
+                1 << 22,
+            ),
+            (
+                "reference_link_width_bits",
+                self.reference_link_width_bits,
+                1024,
+            ),
+        ] {
+            if v < 1 || v > hi {
+                return bad(format!("{key} must be in 1..={hi}, got {v}"));
+            }
+        }
+        // The width-independent part of a synaptic event (accumulate, control) is what is left
+        // of `synapse_event` once the reference width's bits are taken out; it cannot be < 0.
+        let per_bit = self.synapse_read_j_per_bit + self.lane_j_per_bit;
+        let width_part = self.reference_weight_bits as f64 * per_bit;
+        if width_part > self.energy("synapse_event") {
+            return bad(format!(
+                "reference_weight_bits x (synapse_read_j_per_bit + lane_j_per_bit) = {width_part:e} J \
+                 exceeds energy_j.synapse_event = {:e} J (the width-independent part would be negative)",
+                self.energy("synapse_event")
+            ));
+        }
+        let a = |k: &str| self.area.get(k).copied().unwrap_or(0.0);
+        let lane_width_part =
+            self.reference_weight_bits as f64 * a("lane_logic_um2_per_weight_bit");
+        if lane_width_part > a("lane_logic_um2") {
+            return bad(format!(
+                "reference_weight_bits x area.lane_logic_um2_per_weight_bit = {lane_width_part} um^2 \
+                 exceeds area.lane_logic_um2 = {} um^2",
+                a("lane_logic_um2")
+            ));
+        }
         Ok(())
+    }
+
+    /// Energy (J, at the nominal voltage) of one synaptic event on `arch`: `synapse_event` at
+    /// the reference design, plus the weight bits read and carried through the lane beyond
+    /// (or short of) the reference width, the read energy per bit scaled by the memory size.
+    /// Exactly `synapse_event` at the reference width and memory (how `loihi` stays SANA-FE's).
+    pub fn synapse_energy(&self, arch: &Architecture) -> f64 {
+        let per_bit_ref = self.synapse_read_j_per_bit + self.lane_j_per_bit;
+        let size = arch.synapse_memory_kib as f64 / self.reference_synapse_memory_kib as f64;
+        let per_bit = self.synapse_read_j_per_bit * size.powf(self.sram_read_size_exponent)
+            + self.lane_j_per_bit;
+        let delta =
+            arch.weight_bits as f64 * per_bit - self.reference_weight_bits as f64 * per_bit_ref;
+        self.energy("synapse_event") + delta
+    }
+
+    /// Factor on a flit-hop's energy for the link width: 1 at the reference width.
+    pub fn link_width_factor(&self, arch: &Architecture) -> f64 {
+        let w_ref = self.reference_link_width_bits as f64;
+        1.0 + self.link_width_energy_share * (arch.link_width_bits as f64 - w_ref) / w_ref
     }
 
     /// Costs at the architecture's supply voltage, with latencies in integer femtoseconds.
@@ -168,20 +283,30 @@ impl CostModel {
         let delay_scale = delay(v) / delay(self.nominal_voltage_v);
         let fs = |kind: &str| (self.latency(kind) * delay_scale * 1e15).round() as u64;
         let e = |kind: &str| self.energy(kind) * energy_scale;
+        // A flit-hop's energy at this link width (per flit; times flits per packet at use).
+        let width = self.link_width_factor(arch);
+        let hop = |kind: &str| e(kind) * width;
         let area_mm2 = self.area_mm2(arch);
         Ok(ScaledCosts {
+            packet_bits: arch.packet_format().bits(),
+            flits: arch.flits_per_packet(),
             voltage_v: v,
             energy_scale,
             delay_scale,
             e_soma_access: e("soma_access"),
             e_soma_update: e("soma_update"),
             e_soma_spike: e("soma_spike"),
-            e_synapse: e("synapse_event"),
+            e_synapse: self.synapse_energy(arch) * energy_scale,
             e_message_out: e("message_out"),
             e_message_in: e("message_in"),
-            e_hop: [e("east_hop"), e("west_hop"), e("north_hop"), e("south_hop")],
+            e_hop: [
+                hop("east_hop"),
+                hop("west_hop"),
+                hop("north_hop"),
+                hop("south_hop"),
+            ],
             e_token_out: e("token_out"),
-            e_token_hop: e("token_hop"),
+            e_token_hop: hop("token_hop"),
             t_soma_access: fs("soma_access"),
             t_soma_update: fs("soma_update"),
             t_soma_spike: fs("soma_spike"),
@@ -205,14 +330,19 @@ impl CostModel {
         let a = |k: &str| self.area.get(k).copied().unwrap_or(0.0);
         let sram_bits = arch.neurons_per_core as f64 * a("neuron_state_bits")
             + arch.synapse_memory_kib as f64 * 8192.0;
+        // A lane's datapath at the reference weight width, plus or minus its per-bit part.
+        let lane_um2 = a("lane_logic_um2")
+            + (arch.weight_bits as f64 - self.reference_weight_bits as f64)
+                * a("lane_logic_um2_per_weight_bit");
         let core_um2 = sram_bits * a("sram_um2_per_bit")
             + a("core_logic_um2")
-            + arch.synapse_lanes as f64 * a("lane_logic_um2");
+            + arch.synapse_lanes as f64 * lane_um2;
         let ports = 4.0 + arch.cores_per_tile as f64;
         let link = arch.link_width_bits as f64;
-        // Each port has a link-wide datapath and a FIFO of fifo_depth packets.
-        let buffer_bits =
-            ports * arch.fifo_depth as f64 * (crate::model::PACKET_BITS as f64).max(link);
+        // Each port has a link-wide datapath and a FIFO of fifo_depth whole packets
+        // (store-and-forward), each `flits` slots of a link width.
+        let packet_slot_bits = arch.flits_per_packet() as f64 * link;
+        let buffer_bits = ports * arch.fifo_depth as f64 * packet_slot_bits;
         let router_um2 = ports * link * a("router_logic_um2_per_link_bit")
             + buffer_bits * a("buffer_um2_per_bit");
         (arch.n_cores() as f64 * core_um2 + arch.n_tiles() as f64 * router_um2) * 1e-6
@@ -222,6 +352,9 @@ impl CostModel {
 /// Costs ready for the engine: energies in J at the supply voltage, latencies in fs.
 #[derive(Debug, Clone)]
 pub struct ScaledCosts {
+    /// Bits of one packet on this design and the flits it takes on its links.
+    pub packet_bits: u32,
+    pub flits: u32,
     pub voltage_v: f64,
     pub energy_scale: f64,
     pub delay_scale: f64,
@@ -231,7 +364,7 @@ pub struct ScaledCosts {
     pub e_synapse: f64,
     pub e_message_out: f64,
     pub e_message_in: f64,
-    /// east, west, north, south; per flit and hop.
+    /// east, west, north, south; per flit and hop at the design's link width.
     pub e_hop: [f64; 4],
     pub e_token_out: f64,
     pub e_token_hop: f64,

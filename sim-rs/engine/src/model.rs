@@ -498,8 +498,38 @@ impl Default for Architecture {
     }
 }
 
-/// Bits of a spike packet or token on the NoC (a 32-bit address-event word).
-pub const PACKET_BITS: u32 = 32;
+/// Bits that number `n` things (0 for one thing): an address field's width.
+pub fn index_bits(n: u64) -> u32 {
+    if n <= 1 {
+        0
+    } else {
+        64 - (n - 1).leading_zeros()
+    }
+}
+
+/// The packet format of the template (docs/cost-model.md): every spike, end-of-step token and
+/// step credit is one packet of `header + destination + source + payload` bits, cut into
+/// `ceil(bits / link_width_bits)` flits. Address fields are as wide as the design needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketFormat {
+    /// Packet kind: spike, end-of-step token or step credit.
+    pub header_bits: u32,
+    /// Destination tile (x, y) and core within the tile, for XY routing and ejection.
+    pub destination_bits: u32,
+    /// Source core and neuron (axon) within it: the key of the synapse lookup.
+    pub source_bits: u32,
+    /// Binary spikes carry no payload (the packet is the event); tokens and credits neither.
+    pub payload_bits: u32,
+}
+
+/// Bits of the packet kind (spike, token, credit).
+pub const PACKET_HEADER_BITS: u32 = 2;
+
+impl PacketFormat {
+    pub fn bits(&self) -> u32 {
+        self.header_bits + self.destination_bits + self.source_bits + self.payload_bits
+    }
+}
 
 impl Architecture {
     pub fn n_tiles(&self) -> usize {
@@ -524,8 +554,21 @@ impl Architecture {
         x as usize * self.mesh_height as usize + y as usize
     }
 
+    pub fn packet_format(&self) -> PacketFormat {
+        let bits = |n: u32| index_bits(n as u64);
+        PacketFormat {
+            header_bits: PACKET_HEADER_BITS,
+            destination_bits: bits(self.mesh_width)
+                + bits(self.mesh_height)
+                + bits(self.cores_per_tile),
+            source_bits: index_bits(self.n_cores() as u64) + bits(self.neurons_per_core),
+            payload_bits: 0,
+        }
+    }
+
+    /// Flits of one packet (store-and-forward: a router sends a packet once it holds all).
     pub fn flits_per_packet(&self) -> u32 {
-        PACKET_BITS.div_ceil(self.link_width_bits)
+        self.packet_format().bits().div_ceil(self.link_width_bits)
     }
 
     pub fn validate(&self) -> Result<()> {

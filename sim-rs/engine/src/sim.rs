@@ -174,18 +174,12 @@ fn run_sample(
         req.cancel,
     )?;
     let timing = timing::run(plan, &trace, req.arch, costs, req.keep_timeline, req.cancel)?;
-    Ok(summarise(plan, req.arch, costs, trace, timing))
+    Ok(summarise(plan, costs, trace, timing))
 }
 
-fn summarise(
-    plan: &Plan,
-    arch: &Architecture,
-    c: &ScaledCosts,
-    trace: Trace,
-    timing: Timing,
-) -> SampleResult {
+fn summarise(plan: &Plan, c: &ScaledCosts, trace: Trace, timing: Timing) -> SampleResult {
     let k = &trace.counts;
-    let flits = arch.flits_per_packet() as f64;
+    let flits = c.flits as f64;
     let hop_energy = |h: &[u64; 4]| {
         (0..4)
             .map(|d| c.e_hop[d] * flits * h[d] as f64)
@@ -202,7 +196,7 @@ fn summarise(
         + c.e_token_hop * flits * timing.token_hops as f64;
     let stat = c.static_power_w * latency_s;
     let breakdown = [synapse, soma, network, sync, stat];
-    let core_dynamic_energy_j = core_energy(plan, arch, c, &trace, &timing);
+    let core_dynamic_energy_j = core_energy(plan, c, &trace, &timing);
     let core_utilisation = timing
         .core_busy_fs
         .iter()
@@ -236,14 +230,8 @@ fn summarise(
 
 /// Dynamic energy charged to each core: synapses and packets received, soma work, packets and
 /// tokens sent with their hops.
-fn core_energy(
-    plan: &Plan,
-    arch: &Architecture,
-    c: &ScaledCosts,
-    trace: &Trace,
-    timing: &Timing,
-) -> Vec<f64> {
-    let flits = arch.flits_per_packet() as f64;
+fn core_energy(plan: &Plan, c: &ScaledCosts, trace: &Trace, timing: &Timing) -> Vec<f64> {
+    let flits = c.flits as f64;
     let mut e: Vec<f64> = (0..plan.n_cores)
         .map(|core| {
             c.e_synapse * trace.core_syn[core] as f64

@@ -275,7 +275,7 @@ impl<'a> Sim<'a> {
         let n_cores = arch.n_cores();
         let base = arch.n_tiles() * ports;
         let n = base + 3 * n_cores;
-        let flits = arch.flits_per_packet() as u64;
+        let flits = c.flits as u64;
         let steps = trace.steps;
         let n_parts = plan.parts.len();
         // Step t of a partition waits for its tokens and, past the window, its credits.
@@ -867,7 +867,7 @@ pub fn critical_path(
 ) -> Result<u64, SimError> {
     let steps = trace.steps;
     let n_parts = plan.parts.len();
-    let flits = arch.flits_per_packet() as u64;
+    let flits = c.flits as u64;
     let t_msg = c.t_message_out.min(c.t_token_out);
     // incoming tokens per partition: (source partition, index of the route, delay)
     let mut incoming: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); n_parts];
