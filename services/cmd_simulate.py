@@ -135,7 +135,8 @@ def summary(name: str, r: ta.SimResult) -> str:
         f"TrueAsync · {name} · {r.n_samples} sample(s) · semantics={r.semantics} · preset={r.preset}",
         f"  energy per sample   {t['energy_j_mean']:.4e} J",
         f"  latency per sample  {t['latency_s_mean']:.4e} s  "
-        f"(critical path {float(np.mean(r.critical_path_s)):.3e} s, serialised {float(np.mean(r.serial_time_s)):.3e} s)",
+        f"(critical path {float(np.mean(r.critical_path_s)):.3e} s, serialised {float(np.mean(r.serial_time_s)):.3e} s, "
+        f"quiescent after {float(np.mean(r.quiescent_s)):.3e} s)",
         f"  EDP per sample      {t['edp_js_mean']:.4e} J*s = {t['edp_snj_mean']:.4f} s*nJ",
         f"  area                {r.area_mm2:.3f} mm^2 (static power {r.static_power_w:.3e} W)",
         "  energy breakdown    "

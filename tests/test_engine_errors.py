@@ -468,9 +468,11 @@ def test_bad_threads():
 
 def test_more_than_2_24_neurons():
     layers = (ta.InputLayer("in", 6), lif("huge", 2**24 + 1), lif("out", 3))
-    msg = refuse("16777226 neurons, the limit is 16777216", net(layers=layers, projections=()),
-                 arch=dataclasses.replace(ARCH, neurons_per_core=2**20))
+    msg = refuse("layer 'huge' has 16777217 neurons, the limit is 16777216",
+                 net(layers=layers, projections=()), arch=dataclasses.replace(ARCH, neurons_per_core=2**20))
     assert msg.startswith("request too large")
+    layers = (ta.InputLayer("in", 6), lif("a", 2**23), lif("b", 2**23))
+    refuse("16777222 neurons, the limit is 16777216", net(layers=layers, projections=()))
 
 
 def test_potential_range_over_2_30_by_threshold():
@@ -511,6 +513,41 @@ def test_work_limit():
     x = np.zeros((1, 2**18, 1), bool)
     refuse("samples x steps x neurons = 2199024304128, the limit is 2^40",
            net(layers=layers, projections=()), inputs=x)
+
+
+@pytest.mark.parametrize("size", [2**62, 2**63 - 1, 2**64 + 5])
+def test_sizes_near_2_64_are_refused(size):
+    # sums of such sizes would wrap (to 1 for [3, 2^63-1, 2^63-1]); they are refused instead
+    layers = (ta.InputLayer("in", 6), lif("a", size), lif("b", size))
+    refuse("layer 'a'", net(layers=layers, projections=()))
+
+
+def test_latencies_in_nanoseconds_are_refused_naming_the_field():
+    costs = ta.load_preset("loihi")
+    in_ns = dataclasses.replace(costs, latency_s={**costs.latency_s, "synapse_event": 3.8})
+    refuse("latency_s.synapse_event", preset=in_ns)
+    for big in (1e6, float("1e300")):
+        refuse("latency_s.message_in", preset=dataclasses.replace(
+            costs, latency_s={**costs.latency_s, "message_in": big}))
+
+
+def test_a_schedule_that_could_overflow_the_clock_is_refused_naming_the_field():
+    # 0.5 s per synaptic event is allowed per event; 2^14 of them would pass 2^62 fs
+    costs = ta.load_preset("loihi")
+    slow = dataclasses.replace(costs, latency_s={**costs.latency_s, "synapse_event": 0.5})
+    w = np.ones((64, 64), dtype=np.int64)
+    network = net(layers=(ta.InputLayer("in", 64), lif("h", 64, threshold=1)),
+                  projections=(ta.DenseProjection("in", "h", w),))
+    msg = refuse("latency_s.synapse_event", network, inputs=np.ones((1, 4, 64), bool), preset=slow,
+                 arch=dataclasses.replace(ARCH, neurons_per_core=64))
+    assert "limit of 4611.7 s" in msg
+
+
+def test_spike_trace_memory_limit():
+    # 16 samples x 2^11 steps x (2^16 + 9) neurons > 2^30 bytes of trace: refused up front
+    layers = (ta.InputLayer("in", 6), lif("h", 2**16), lif("out", 3))
+    x = np.zeros((16, 2**11, 6), bool)
+    refuse("spike trace", net(layers=layers, projections=()), inputs=x, trace=True)
 
 
 # ---- nothing hangs ---------------------------------------------------------------------------

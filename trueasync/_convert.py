@@ -243,6 +243,7 @@ def _result(raw: dict, network: Network, semantics: str, preset: str) -> SimResu
         preset=preset,
         energy_j=raw["energy_j"],
         latency_s=raw["latency_s"],
+        quiescent_s=raw["quiescent_s"],
         energy_breakdown_j=dict(raw["energy_breakdown_j"]),
         counts=dict(raw["counts"]),
         spikes_per_layer=raw["spikes_per_layer"],

@@ -38,7 +38,7 @@ def simulate(
     Raises SimulationCancelled once `cancel` is cancelled (checked every step of the functional
     pass and every few thousand events of the timing pass).
 
-    Returns per-sample numpy arrays (`energy_j`, `latency_s`, `critical_path_s`,
+    Returns per-sample numpy arrays (`energy_j`, `latency_s`, `quiescent_s`, `critical_path_s`,
     `serial_time_s`), `energy_breakdown_j` and `counts` dicts of arrays, `spikes_per_layer`,
     `output_spike_counts`, `core_utilisation`, `core_dynamic_energy_j`, `core_of`, `area_mm2`,
     `static_power_w`, `wall_s`, and, when asked, `spike_trace` (list of bool [sample, step,

@@ -46,6 +46,9 @@ class SimResult:
     serial_time_s: np.ndarray  # [sample]: every event's duration added up (upper bound)
     wall_s: float
     layer_names: list[str] = field(default_factory=list)
+    # [sample]: until the last event of any kind (the chip is quiescent), >= latency_s, which
+    # ends at the output layer's last update
+    quiescent_s: Optional[np.ndarray] = None
     spike_trace: Optional[list[np.ndarray]] = None  # per layer: bool [sample, step, neuron]
     timeline: Optional[np.ndarray] = None  # structured: sample, time_s, core, unit, step, kind
 
@@ -90,6 +93,7 @@ class SimResult:
         per_sample = {
             "energy_j": self.energy_j.tolist(),
             "latency_s": self.latency_s.tolist(),
+            "quiescent_s": None if self.quiescent_s is None else self.quiescent_s.tolist(),
             "edp_js": self.edp_js.tolist(),
             "edp_snj": self.edp_snj.tolist(),
             "critical_path_s": self.critical_path_s.tolist(),

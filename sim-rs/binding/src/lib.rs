@@ -143,6 +143,7 @@ fn result_dict<'py>(
     };
     d.set_item("energy_j", col(&|r| r.energy_j))?;
     d.set_item("latency_s", col(&|r| r.latency_s))?;
+    d.set_item("quiescent_s", col(&|r| r.quiescent_s))?;
     d.set_item("critical_path_s", col(&|r| r.critical_path_s))?;
     d.set_item("serial_time_s", col(&|r| r.serial_time_s))?;
     let breakdown = PyDict::new(py);

@@ -1,8 +1,8 @@
 //! Benchmark of `simulate` on deterministic synthetic MLPs, with a fingerprint of every output.
 //!
 //! `cargo run --release --example bench_timing` prints, per workload and semantics, the median
-//! wall time of 5 runs and a hash of every output (latency, stalls, tokens, credits, serial
-//! time, critical path, per-core busy times and energies, timeline). Optimisations of the
+//! wall time of 5 runs and a hash of every output (latency, quiescent time, stalls, tokens,
+//! credits, serial time, critical path, per-core busy times and energies, timeline). Optimisations of the
 //! engine must leave the fingerprints unchanged.
 //!
 //! `bench_timing small|large|narrow timestep|sanafe` runs that one case once (for callgrind).
@@ -179,6 +179,7 @@ fn fingerprint(samples: &[SampleResult]) -> String {
     for s in samples {
         for x in [
             s.latency_s,
+            s.quiescent_s,
             s.critical_path_s,
             s.serial_time_s,
             s.energy_j,
@@ -207,8 +208,9 @@ fn fingerprint(samples: &[SampleResult]) -> String {
             t.add(((r.port as u64) << 32) | r.step as u64);
         }
         lines.push(format!(
-            "latency_bits={:016x} critical_bits={:016x} serial_bits={:016x} stalls={} tokens={} credits={} token_hops={} packets={} timeline_records={} timeline_hash={:016x}",
+            "latency_bits={:016x} quiescent_bits={:016x} critical_bits={:016x} serial_bits={:016x} stalls={} tokens={} credits={} token_hops={} packets={} timeline_records={} timeline_hash={:016x}",
             s.latency_s.to_bits(),
+            s.quiescent_s.to_bits(),
             s.critical_path_s.to_bits(),
             s.serial_time_s.to_bits(),
             s.stalls,

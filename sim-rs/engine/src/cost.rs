@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SimError};
-use crate::model::Architecture;
+use crate::model::{limits, Architecture};
 
 /// Events that carry an energy and a latency.
 pub const EVENT_KINDS: [&str; 11] = [
@@ -24,6 +24,10 @@ pub const EVENT_KINDS: [&str; 11] = [
     "south_hop",
     "token_out",
 ];
+/// Sanity bounds: a larger figure is almost surely in the wrong unit.
+const MAX_EVENT_J: f64 = 1.0;
+const MAX_VOLTAGE_V: f64 = 5.0;
+
 /// Events a cost model may leave out (they then cost nothing): SANA-FE has no tokens.
 const OPTIONAL_KINDS: [&str; 2] = ["token_out", "token_hop"];
 
@@ -159,6 +163,12 @@ impl CostModel {
                 if !v.is_finite() || *v < 0.0 {
                     return bad(format!("{table}.{kind} must be finite and >= 0, got {v}"));
                 }
+                if table == "energy_j" && *v > MAX_EVENT_J {
+                    return bad(format!(
+                        "energy_j.{kind} is {v:e} J, above the limit of 1 J per event (energies \
+                         are in joules: 1.5 pJ is 1.5e-12)"
+                    ));
+                }
             }
         }
         for (key, v) in self.area.iter() {
@@ -182,6 +192,12 @@ impl CostModel {
         }
         if !self.leakage_w_per_mm2.is_finite() || self.leakage_w_per_mm2 < 0.0 {
             return bad("leakage_w_per_mm2 must be finite and >= 0".into());
+        }
+        if self.nominal_voltage_v > MAX_VOLTAGE_V {
+            return bad(format!(
+                "nominal_voltage_v must be at most {MAX_VOLTAGE_V} V, got {}",
+                self.nominal_voltage_v
+            ));
         }
         self.validate_scaling()
     }
@@ -270,6 +286,11 @@ impl CostModel {
     pub fn scaled(&self, arch: &Architecture) -> Result<ScaledCosts> {
         let v = arch.voltage_v.unwrap_or(self.nominal_voltage_v);
         let vt = self.threshold_voltage_v;
+        if v > MAX_VOLTAGE_V {
+            return Err(SimError::Architecture(format!(
+                "voltage_v must be at most {MAX_VOLTAGE_V} V, got {v}"
+            )));
+        }
         if v <= vt + 0.05 {
             return Err(SimError::Architecture(format!(
                 "voltage_v {v} V is too close to the threshold voltage {vt} V of cost model '{}' (needs > {:.2} V)",
@@ -281,12 +302,42 @@ impl CostModel {
         // Alpha-power law: delay ~ V / (V - Vt)^alpha, relative to the nominal voltage.
         let delay = |x: f64| x / (x - vt).powf(self.alpha);
         let delay_scale = delay(v) / delay(self.nominal_voltage_v);
-        let fs = |kind: &str| (self.latency(kind) * delay_scale * 1e15).round() as u64;
+        // Femtoseconds, refused above MAX_EVENT_FS (1 s) rather than saturated or wrapped.
+        let mut too_long = None;
+        let mut fs = |kind: &str| {
+            let t = (self.latency(kind) * delay_scale * 1e15).round();
+            if t.is_finite() && t <= limits::MAX_EVENT_FS as f64 {
+                t as u64
+            } else {
+                too_long.get_or_insert((kind.to_string(), t * 1e-15));
+                0
+            }
+        };
         let e = |kind: &str| self.energy(kind) * energy_scale;
         // A flit-hop's energy at this link width (per flit; times flits per packet at use).
         let width = self.link_width_factor(arch);
         let hop = |kind: &str| e(kind) * width;
         let area_mm2 = self.area_mm2(arch);
+        let times = [
+            fs("soma_access"),
+            fs("soma_update"),
+            fs("soma_spike"),
+            fs("synapse_event"),
+            fs("message_out"),
+            fs("message_in"),
+            fs("token_out"),
+            fs("east_hop"),
+            fs("west_hop"),
+            fs("north_hop"),
+            fs("south_hop"),
+        ];
+        if let Some((kind, seconds)) = too_long {
+            return Err(SimError::Cost(format!(
+                "{}: latency_s.{kind} is {seconds:e} s at {v} V, above the limit of 1 s per event \
+                 (latencies are in seconds: 4 ns is 4e-9)",
+                self.name
+            )));
+        }
         Ok(ScaledCosts {
             packet_bits: arch.packet_format().bits(),
             flits: arch.flits_per_packet(),
@@ -307,19 +358,14 @@ impl CostModel {
             ],
             e_token_out: e("token_out"),
             e_token_hop: hop("token_hop"),
-            t_soma_access: fs("soma_access"),
-            t_soma_update: fs("soma_update"),
-            t_soma_spike: fs("soma_spike"),
-            t_synapse: fs("synapse_event"),
-            t_message_out: fs("message_out"),
-            t_message_in: fs("message_in"),
-            t_token_out: fs("token_out"),
-            t_hop: [
-                fs("east_hop"),
-                fs("west_hop"),
-                fs("north_hop"),
-                fs("south_hop"),
-            ],
+            t_soma_access: times[0],
+            t_soma_update: times[1],
+            t_soma_spike: times[2],
+            t_synapse: times[3],
+            t_message_out: times[4],
+            t_message_in: times[5],
+            t_token_out: times[6],
+            t_hop: [times[7], times[8], times[9], times[10]],
             area_mm2,
             static_power_w: self.leakage_w_per_mm2 * area_mm2 * (v / self.nominal_voltage_v),
         })

@@ -7,13 +7,11 @@ use crate::model::{Architecture, Connectivity, ConvGeometry, MappingPolicy, Netw
 pub fn map_network(net: &Network, arch: &Architecture) -> Result<Vec<u32>> {
     let n_cores = arch.n_cores();
     let capacity = arch.neurons_per_core as usize;
-    if net.n_neurons() > n_cores * capacity {
+    let held = n_cores.saturating_mul(capacity);
+    if net.n_neurons() > held {
         return Err(SimError::Capacity(format!(
-            "the network has {} neurons but {} cores x {} neurons per core hold {}",
+            "the network has {} neurons but {n_cores} cores x {capacity} neurons per core hold {held}",
             net.n_neurons(),
-            n_cores,
-            capacity,
-            n_cores * capacity
         )));
     }
     let order = core_order(arch);
@@ -38,8 +36,7 @@ fn core_order(arch: &Architecture) -> Vec<u32> {
         } else {
             (0..arch.mesh_height as i32).rev().collect()
         };
-        for y in ys {
-            let tile = arch.tile_at(x, y);
+        for tile in ys.into_iter().filter_map(|y| arch.tile_at(x, y)) {
             for k in 0..arch.cores_per_tile as usize {
                 order.push((tile * arch.cores_per_tile as usize + k) as u32);
             }
@@ -187,7 +184,7 @@ fn check_synapse_memory(net: &Network, arch: &Architecture, core_of: &[u32]) -> 
             Connectivity::Dense { .. } => {
                 let n_pre = net.layers[p.pre].size as u64;
                 for &c in post {
-                    bits[c as usize] += n_pre * wb;
+                    bits[c as usize] = bits[c as usize].saturating_add(n_pre * wb);
                 }
             }
             Connectivity::Sparse { post: targets, .. } => {
@@ -197,15 +194,17 @@ fn check_synapse_memory(net: &Network, arch: &Architecture, core_of: &[u32]) -> 
             }
             Connectivity::Conv2d { .. } => {
                 let geo = ConvGeometry::of(net, p)?;
-                let kernel = (geo.in_c * geo.kh * geo.kw) as u64 * wb;
-                let mut held = vec![false; n_cores * geo.out_c];
-                for (i, &c) in post.iter().enumerate() {
-                    let o = i % geo.out_c;
-                    let slot = c as usize * geo.out_c + o;
-                    if !held[slot] {
-                        held[slot] = true;
-                        bits[c as usize] += kernel;
-                    }
+                let kernel = (geo.in_c * geo.kh * geo.kw) as u64 * wb; // <= weights x 16
+                                                                       // (core, output channel) pairs held: one kernel each (bounded by the layer)
+                let mut held: Vec<(u32, usize)> = post
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &c)| (c, i % geo.out_c))
+                    .collect();
+                held.sort_unstable();
+                held.dedup();
+                for (c, _) in held {
+                    bits[c as usize] += kernel;
                 }
             }
         }

@@ -8,6 +8,8 @@ use crate::error::{Result, SimError};
 /// Hard limits of one request (documented in docs/simulator.md).
 pub mod limits {
     pub const MAX_NEURONS: usize = 1 << 24;
+    /// Layers of one network (the plan keeps a layer-to-layer table).
+    pub const MAX_LAYERS: usize = 1024;
     pub const MAX_SYNAPSES: u64 = 1 << 31;
     pub const MAX_STEPS: usize = 1 << 20;
     pub const MAX_SAMPLES: usize = 1 << 20;
@@ -20,6 +22,20 @@ pub mod limits {
     pub const MAX_TIMELINE_RECORDS: usize = 20_000_000;
     /// FIFO slots of one chip (every router port and core FIFO times fifo_depth).
     pub const MAX_FIFO_SLOTS: u64 = 1 << 24;
+    /// steps x neurons of one sample: bounds the memory of a sample in flight (its spikes, at
+    /// 4 bytes each, and the per-step tables), and keeps spike offsets within u32.
+    pub const MAX_SAMPLE_NEURON_STEPS: u64 = 1 << 28;
+    /// steps x partitions of one sample: the timing pass's per-(partition, step) tables.
+    pub const MAX_PARTITION_STEPS: u64 = 1 << 25;
+    /// samples x steps x neurons bytes of a spike trace (one byte per neuron and step).
+    pub const MAX_TRACE_BYTES: u64 = 1 << 30;
+    /// End-of-step token and credit routes of one chip (per step: one packet each).
+    pub const MAX_TOKEN_ROUTES: usize = 1 << 24;
+    /// The longest latency one event may have after voltage scaling (1 s, in fs): a larger
+    /// figure is almost surely in the wrong unit.
+    pub const MAX_EVENT_FS: u64 = 1_000_000_000_000_000;
+    /// Simulated time of one sample (2^62 fs, about 4611 s): every time fits a u64 of fs.
+    pub const MAX_SAMPLE_FS: u128 = 1 << 62;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,17 +120,24 @@ pub struct Network {
     pub weight_scale: f64,
 }
 
+/// A sum of sizes that saturates at usize::MAX instead of wrapping (then refused by a limit).
+fn saturating_sum(sizes: impl Iterator<Item = usize>) -> usize {
+    sizes.fold(0usize, |a, b| a.saturating_add(b))
+}
+
 impl Network {
+    /// Neurons of every layer (saturating: a request this large is refused by validate()).
     pub fn n_neurons(&self) -> usize {
-        self.layers.iter().map(|l| l.size).sum()
+        saturating_sum(self.layers.iter().map(|l| l.size))
     }
 
     pub fn n_inputs(&self) -> usize {
-        self.layers
-            .iter()
-            .filter(|l| matches!(l.kind, LayerKind::Input))
-            .map(|l| l.size)
-            .sum()
+        saturating_sum(
+            self.layers
+                .iter()
+                .filter(|l| matches!(l.kind, LayerKind::Input))
+                .map(|l| l.size),
+        )
     }
 
     pub fn layer_offsets(&self) -> Vec<usize> {
@@ -136,7 +159,7 @@ impl Network {
     pub fn synapse_count(&self, p: &Projection) -> u64 {
         match &p.conn {
             Connectivity::Dense { .. } => {
-                (self.layers[p.pre].size * self.layers[p.post].size) as u64
+                (self.layers[p.pre].size as u64).saturating_mul(self.layers[p.post].size as u64)
             }
             Connectivity::Sparse { pre, .. } => pre.len() as u64,
             Connectivity::Conv2d { .. } => {
@@ -156,6 +179,21 @@ impl Network {
                 "weight_scale must be a positive finite number, got {}",
                 self.weight_scale
             ));
+        }
+        if self.layers.len() > limits::MAX_LAYERS {
+            return Err(SimError::Limit(format!(
+                "{} layers, the limit is {}",
+                self.layers.len(),
+                limits::MAX_LAYERS
+            )));
+        }
+        if let Some(l) = self.layers.iter().find(|l| l.size > limits::MAX_NEURONS) {
+            return Err(SimError::Limit(format!(
+                "layer '{}' has {} neurons, the limit is {} for the whole network",
+                l.name,
+                l.size,
+                limits::MAX_NEURONS
+            )));
         }
         if self.n_inputs() == 0 {
             return err("the network has no input layer".into());
@@ -177,7 +215,7 @@ impl Network {
         let mut synapses = 0u64;
         for p in &self.projections {
             self.validate_projection(p)?;
-            synapses += self.synapse_count(p);
+            synapses = synapses.saturating_add(self.synapse_count(p));
         }
         if synapses > limits::MAX_SYNAPSES {
             return Err(SimError::Limit(format!(
@@ -204,10 +242,10 @@ impl Network {
         let (n_pre, n_post) = (self.layers[p.pre].size, self.layers[p.post].size);
         match &p.conn {
             Connectivity::Dense { weights } => {
-                if weights.len() != n_pre * n_post {
+                let want = n_pre as u64 * n_post as u64; // both <= 2^24
+                if weights.len() as u64 != want {
                     return bad(format!(
-                        "dense weights must have shape [{n_pre}, {n_post}] ({} values), got {} values",
-                        n_pre * n_post,
+                        "dense weights must have shape [{n_pre}, {n_post}] ({want} values), got {} values",
                         weights.len()
                     ));
                 }
@@ -293,10 +331,11 @@ fn validate_layer(layer: &Layer) -> Result<()> {
         return bad("size must be at least 1".into());
     }
     if let Some([h, w, c]) = layer.shape {
-        if h * w * c != layer.size {
+        let held = h.checked_mul(w).and_then(|hw| hw.checked_mul(c));
+        if held != Some(layer.size) {
+            let held = held.map_or("more than 2^64".to_string(), |n| n.to_string());
             return bad(format!(
-                "shape ({h}, {w}, {c}) holds {} neurons but size is {}",
-                h * w * c,
+                "shape ({h}, {w}, {c}) holds {held} neurons but size is {}",
                 layer.size
             ));
         }
@@ -367,7 +406,11 @@ impl ConvGeometry {
         {
             return bad("stride, kernel size and channel counts must be at least 1".into());
         }
-        if weights.len() != out_channels * in_channels * kernel_h * kernel_w {
+        let want = out_channels
+            .checked_mul(*in_channels)
+            .and_then(|n| n.checked_mul(*kernel_h))
+            .and_then(|n| n.checked_mul(*kernel_w));
+        if want != Some(weights.len()) {
             return bad(format!(
                 "weights must have shape [{out_channels}, {in_channels}, {kernel_h}, {kernel_w}], got {} values",
                 weights.len()
@@ -379,11 +422,20 @@ impl ConvGeometry {
                 src[2], dst[2]
             ));
         }
-        if src[0] + 2 * padding < *kernel_h || src[1] + 2 * padding < *kernel_w {
+        // The padded input; a padding beyond the network's size limit is refused (it could only
+        // add taps that fall outside the input).
+        if *padding > limits::MAX_NEURONS {
+            return bad(format!(
+                "padding {padding} is larger than the limit of {} neurons",
+                limits::MAX_NEURONS
+            ));
+        }
+        let (padded_h, padded_w) = (src[0] + 2 * padding, src[1] + 2 * padding); // <= 3 * 2^24
+        if padded_h < *kernel_h || padded_w < *kernel_w {
             return bad("the kernel is larger than the padded input".into());
         }
-        let out_h = (src[0] + 2 * padding - kernel_h) / stride + 1;
-        let out_w = (src[1] + 2 * padding - kernel_w) / stride + 1;
+        let out_h = (padded_h - kernel_h) / stride + 1;
+        let out_w = (padded_w - kernel_w) / stride + 1;
         if out_h != dst[0] || out_w != dst[1] {
             return bad(format!(
                 "an input of {}x{} with kernel {kernel_h}x{kernel_w}, stride {stride}, padding {padding} gives \
@@ -429,16 +481,27 @@ impl ConvGeometry {
         }
     }
 
+    /// Synapses: taps factor into a y and an x part, so the count is (valid (oy, ky) pairs) x
+    /// (valid (ox, kx) pairs) x channels, in O(kernel) work whatever the layer sizes.
     pub fn synapse_count(&self) -> u64 {
-        let mut total = 0u64;
-        for y in 0..self.in_h {
-            for x in 0..self.in_w {
-                let mut taps = 0u64;
-                self.taps(y, x, |_, _, _, _| taps += 1);
-                total += taps * (self.in_c * self.out_c) as u64;
-            }
-        }
-        total
+        let axis = |input: usize, out: usize, k: usize| -> u64 {
+            // iy = oy * stride - pad + ky must lie in 0..input, for oy in 0..out
+            (0..k)
+                .map(|ky| {
+                    let lo = self.pad.saturating_sub(ky).div_ceil(self.stride);
+                    let hi = (input + self.pad)
+                        .checked_sub(ky + 1)
+                        .map(|m| m / self.stride);
+                    match hi {
+                        Some(hi) if hi >= lo => (hi.min(out - 1) + 1).saturating_sub(lo) as u64,
+                        _ => 0,
+                    }
+                })
+                .sum()
+        };
+        let pairs = axis(self.in_h, self.out_h, self.kh)
+            .saturating_mul(axis(self.in_w, self.out_w, self.kw));
+        pairs.saturating_mul(self.in_c as u64 * self.out_c as u64)
     }
 }
 
@@ -533,11 +596,11 @@ impl PacketFormat {
 
 impl Architecture {
     pub fn n_tiles(&self) -> usize {
-        (self.mesh_width * self.mesh_height) as usize
+        self.mesh_width as usize * self.mesh_height as usize
     }
 
     pub fn n_cores(&self) -> usize {
-        self.n_tiles() * self.cores_per_tile as usize
+        self.n_tiles().saturating_mul(self.cores_per_tile as usize)
     }
 
     pub fn tile_of(&self, core: usize) -> usize {
@@ -550,8 +613,11 @@ impl Architecture {
         ((tile / h) as i32, (tile % h) as i32)
     }
 
-    pub fn tile_at(&self, x: i32, y: i32) -> usize {
-        x as usize * self.mesh_height as usize + y as usize
+    /// The tile at (x, y), or None off the mesh.
+    pub fn tile_at(&self, x: i32, y: i32) -> Option<usize> {
+        let (x, y) = (usize::try_from(x).ok()?, usize::try_from(y).ok()?);
+        (x < self.mesh_width as usize && y < self.mesh_height as usize)
+            .then(|| x * self.mesh_height as usize + y)
     }
 
     pub fn packet_format(&self) -> PacketFormat {
@@ -613,5 +679,55 @@ impl Architecture {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The closed-form conv synapse count equals counting every tap.
+    #[test]
+    fn conv_synapse_count_matches_the_taps() {
+        for (h, w, k, stride, pad) in [
+            (5, 7, 3, 1, 0),
+            (5, 7, 3, 1, 1),
+            (9, 9, 3, 2, 0),
+            (9, 8, 4, 3, 2),
+            (1, 1, 1, 1, 0),
+            (4, 4, 5, 1, 2),
+            (6, 3, 2, 5, 1),
+        ] {
+            let out_h = (h + 2 * pad - k) / stride + 1;
+            let out_w = (w + 2 * pad - k) / stride + 1;
+            let geo = ConvGeometry {
+                in_h: h,
+                in_w: w,
+                in_c: 2,
+                out_h,
+                out_w,
+                out_c: 3,
+                kh: k,
+                kw: k,
+                stride,
+                pad,
+            };
+            let mut taps = 0u64;
+            for y in 0..h {
+                for x in 0..w {
+                    geo.taps(y, x, |_, _, _, _| taps += 1);
+                }
+            }
+            assert_eq!(geo.synapse_count(), taps * 6, "{geo:?}");
+        }
+    }
+
+    #[test]
+    fn index_bits_number_things() {
+        assert_eq!(
+            [1, 2, 3, 4, 5, 98, 1024, 1025].map(index_bits),
+            [0, 1, 2, 2, 3, 7, 10, 11]
+        );
+        assert_eq!(index_bits(u64::MAX), 64);
     }
 }

@@ -1,8 +1,12 @@
 //! Everything derived once per (network, architecture, mapping) and shared by all samples:
 //! compiled connectivity, per-neuron fan-out to cores, partitions and end-of-step token routes.
 
-use crate::error::Result;
-use crate::model::{Architecture, Connectivity, ConvGeometry, LayerKind, LifParams, Network};
+use std::collections::HashMap;
+
+use crate::error::{Result, SimError};
+use crate::model::{
+    limits, Architecture, Connectivity, ConvGeometry, LayerKind, LifParams, Network,
+};
 
 /// How the neuron update and spike delivery are timed (docs/fixed-point.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +89,9 @@ pub struct Plan {
     pub token_dests: Vec<Vec<u32>>,
     /// Per (partition, index into token_dests): partitions on that core it unblocks, with delay.
     pub token_targets: Vec<Vec<Vec<(u32, u8)>>>,
+    /// Per (partition, route): the smallest delay among the route's targets (a token of step t
+    /// is of use only while t + that delay is a step of the sample).
+    pub token_min_delay: Vec<Vec<u8>>,
     /// Per partition: tokens expected per step from delay-0 and delay-1 sources.
     pub expected_tokens: Vec<[u32; 2]>,
     /// Hops of every token route (per partition, per destination), for energy.
@@ -159,6 +166,7 @@ impl Plan {
             hops_out,
             token_dests: Vec::new(),
             token_targets: Vec::new(),
+            token_min_delay: Vec::new(),
             expected_tokens: Vec::new(),
             token_hops: Vec::new(),
             credit_dests: Vec::new(),
@@ -166,7 +174,7 @@ impl Plan {
             credit_hops: Vec::new(),
             expected_credits: Vec::new(),
         };
-        plan.build_tokens(arch);
+        plan.build_tokens(arch)?;
         Ok(plan)
     }
 
@@ -175,81 +183,115 @@ impl Plan {
     }
 
     /// A partition sends one token per step to every core holding a partition its layer feeds.
-    fn build_tokens(&mut self, arch: &Architecture) {
+    fn build_tokens(&mut self, arch: &Architecture) -> Result<()> {
         let n_layers = self.lif.len();
-        // delay of the layer-to-layer edge (None: no projection)
-        let mut edge = vec![vec![None::<u8>; n_layers]; n_layers];
+        // delay of each layer-to-layer edge, and the layers each layer feeds / is fed by
+        let mut delay: HashMap<(u32, u32), u8> = HashMap::new();
         for p in &self.projections {
-            edge[p.pre][p.post] = Some(p.delay as u8);
+            delay.insert((p.pre as u32, p.post as u32), p.delay as u8);
         }
-        let mut parts_on_core: Vec<Vec<u32>> = vec![Vec::new(); self.n_cores];
+        let mut feeds: Vec<Vec<u32>> = vec![Vec::new(); n_layers];
+        let mut fed_by: Vec<Vec<u32>> = vec![Vec::new(); n_layers];
+        for &(pre, post) in delay.keys() {
+            feeds[pre as usize].push(post);
+            fed_by[post as usize].push(pre);
+        }
+        for v in feeds.iter_mut().chain(fed_by.iter_mut()) {
+            v.sort_unstable();
+        }
+        let mut parts_of_layer: Vec<Vec<u32>> = vec![Vec::new(); n_layers];
         for (i, part) in self.parts.iter().enumerate() {
-            parts_on_core[part.core as usize].push(i as u32);
+            parts_of_layer[part.layer as usize].push(i as u32);
         }
         let n_parts = self.parts.len();
         self.token_dests = vec![Vec::new(); n_parts];
         self.token_targets = vec![Vec::new(); n_parts];
         self.token_hops = vec![Vec::new(); n_parts];
+        self.token_min_delay = vec![Vec::new(); n_parts];
         self.expected_tokens = vec![[0, 0]; n_parts];
-        for (src, part) in self.parts.iter().enumerate() {
-            for (core, on_core) in parts_on_core.iter().enumerate() {
-                let targets: Vec<(u32, u8)> = on_core
-                    .iter()
-                    .filter_map(|&q| {
-                        edge[part.layer as usize][self.parts[q as usize].layer as usize]
-                            .map(|d| (q, d))
-                    })
-                    .collect();
-                if targets.is_empty() {
-                    continue;
+        let mut routes = 0usize;
+        for src in 0..n_parts {
+            let part = &self.parts[src];
+            // the consumer partitions, grouped by their core in core order
+            let mut targets: Vec<(u32, u32, u8)> = feeds[part.layer as usize]
+                .iter()
+                .flat_map(|&l| {
+                    let d = delay[&(part.layer, l)];
+                    parts_of_layer[l as usize].iter().map(move |&q| (q, d))
+                })
+                .map(|(q, d)| (self.parts[q as usize].core, q, d))
+                .collect();
+            targets.sort_unstable();
+            for group in targets.chunk_by(|a, b| a.0 == b.0) {
+                routes += 1;
+                if routes > limits::MAX_TOKEN_ROUTES {
+                    return Err(token_limit());
                 }
-                for &(q, d) in &targets {
+                let core = group[0].0;
+                for &(_, q, d) in group {
                     self.expected_tokens[q as usize][d as usize] += 1;
                 }
-                let hops = route_hops(arch, part.core as usize, core).iter().sum();
-                self.token_dests[src].push(core as u32);
-                self.token_targets[src].push(targets);
+                let hops = route_hops(arch, part.core as usize, core as usize)
+                    .iter()
+                    .sum();
+                self.token_dests[src].push(core);
+                self.token_min_delay[src].push(group.iter().map(|g| g.2).min().unwrap_or(0));
+                self.token_targets[src].push(group.iter().map(|&(_, q, d)| (q, d)).collect());
                 self.token_hops[src].push(hops);
             }
         }
-        self.build_credits(arch, &edge, &parts_on_core);
+        self.build_credits(arch, &fed_by, &parts_of_layer, routes)
     }
 
     /// Every consumer partition returns one credit per step to each core holding its producers.
     fn build_credits(
         &mut self,
         arch: &Architecture,
-        edge: &[Vec<Option<u8>>],
-        parts_on_core: &[Vec<u32>],
-    ) {
+        fed_by: &[Vec<u32>],
+        parts_of_layer: &[Vec<u32>],
+        mut routes: usize,
+    ) -> Result<()> {
         let n_parts = self.parts.len();
         self.credit_dests = vec![Vec::new(); n_parts];
         self.credit_targets = vec![Vec::new(); n_parts];
         self.credit_hops = vec![Vec::new(); n_parts];
         self.expected_credits = vec![0; n_parts];
-        for (q, consumer) in self.parts.iter().enumerate() {
-            for (core, on_core) in parts_on_core.iter().enumerate() {
-                let producers: Vec<u32> = on_core
-                    .iter()
-                    .copied()
-                    .filter(|&p| {
-                        edge[self.parts[p as usize].layer as usize][consumer.layer as usize]
-                            .is_some()
-                    })
-                    .collect();
-                if producers.is_empty() {
-                    continue;
+        for q in 0..n_parts {
+            let consumer = &self.parts[q];
+            let mut producers: Vec<(u32, u32)> = fed_by[consumer.layer as usize]
+                .iter()
+                .flat_map(|&l| parts_of_layer[l as usize].iter())
+                .map(|&p| (self.parts[p as usize].core, p))
+                .collect();
+            producers.sort_unstable();
+            for group in producers.chunk_by(|a, b| a.0 == b.0) {
+                routes += 1;
+                if routes > limits::MAX_TOKEN_ROUTES {
+                    return Err(token_limit());
                 }
-                for &p in &producers {
+                let core = group[0].0;
+                for &(_, p) in group {
                     self.expected_credits[p as usize] += 1;
                 }
-                self.credit_dests[q].push(core as u32);
-                self.credit_targets[q].push(producers);
-                self.credit_hops[q]
-                    .push(route_hops(arch, consumer.core as usize, core).iter().sum());
+                self.credit_dests[q].push(core);
+                self.credit_targets[q].push(group.iter().map(|&(_, p)| p).collect());
+                self.credit_hops[q].push(
+                    route_hops(arch, consumer.core as usize, core as usize)
+                        .iter()
+                        .sum(),
+                );
             }
         }
+        Ok(())
     }
+}
+
+fn token_limit() -> SimError {
+    SimError::Limit(format!(
+        "the mapping needs more than {} end-of-step token and credit routes (one per pair of \
+         communicating partition and core); use fewer cores per layer or a coarser mapping",
+        limits::MAX_TOKEN_ROUTES
+    ))
 }
 
 /// Hops per direction (east, west, north, south) of the XY route between two cores.

@@ -1,5 +1,7 @@
 //! `simulate`: validate, map, plan once; then every sample in parallel (functional + timing).
 
+use std::sync::atomic::AtomicUsize;
+
 use rayon::prelude::*;
 
 use crate::cancel::{self, CancelFlag};
@@ -45,7 +47,10 @@ pub struct SampleResult {
     pub output_counts: Vec<u32>,
     pub energy_breakdown_j: [f64; 5],
     pub energy_j: f64,
+    /// From the first input event (t = 0) to the output layer's last update.
     pub latency_s: f64,
+    /// Until the last event of any kind (the chip is quiescent): >= latency_s.
+    pub quiescent_s: f64,
     pub critical_path_s: f64,
     pub serial_time_s: f64,
     pub core_utilisation: Vec<f64>,
@@ -77,8 +82,18 @@ pub fn simulate(req: &SimRequest) -> Result<SimOutput> {
     };
     cancel::check(req.cancel)?;
     let plan = Plan::build(req.network, req.arch, core_of, req.semantics)?;
+    let part_steps = plan.parts.len() as u64 * req.steps as u64;
+    if part_steps > limits::MAX_PARTITION_STEPS {
+        return Err(SimError::Limit(format!(
+            "{} partitions (layer-core pairs) x {} steps = {part_steps} per sample, the limit is 2^25; \
+             simulate fewer steps or use fewer cores per layer",
+            plan.parts.len(),
+            req.steps
+        )));
+    }
     cancel::check(req.cancel)?;
-    let per_sample = req.steps * req.network.n_inputs();
+    let per_sample = req.steps * req.network.n_inputs(); // validated: <= inputs.len()
+    let timeline_budget = AtomicUsize::new(0);
     let run_all = || -> Result<Vec<SampleResult>> {
         (0..req.samples)
             .into_par_iter()
@@ -88,6 +103,7 @@ pub fn simulate(req: &SimRequest) -> Result<SimOutput> {
                     &plan,
                     &costs,
                     &req.inputs[s * per_sample..(s + 1) * per_sample],
+                    &timeline_budget,
                 )
             })
             .collect()
@@ -136,16 +152,33 @@ fn validate_inputs(req: &SimRequest) -> Result<()> {
             limits::MAX_STEPS
         )));
     }
-    let work = req.samples as u64 * req.steps as u64 * req.network.n_neurons() as u64;
-    if work > limits::MAX_NEURON_STEPS {
+    // samples, steps <= 2^20 and neurons <= 2^24 (validated): the products fit a u128 (and a
+    // u64 each, but samples x steps x neurons can reach 2^64).
+    let (samples, steps) = (req.samples as u128, req.steps as u128);
+    let neurons = req.network.n_neurons() as u128;
+    let work = samples * steps * neurons;
+    if work > limits::MAX_NEURON_STEPS as u128 {
         return Err(SimError::Limit(format!(
             "samples x steps x neurons = {work}, the limit is 2^40; split the request"
         )));
     }
-    if req.inputs.len() != req.samples * req.steps * n_in {
+    if steps * neurons > limits::MAX_SAMPLE_NEURON_STEPS as u128 {
+        return Err(SimError::Limit(format!(
+            "steps x neurons = {} per sample, the limit is 2^28 (the memory of a sample in \
+             flight); simulate fewer steps per sample",
+            steps * neurons
+        )));
+    }
+    if req.keep_spike_trace && work > limits::MAX_TRACE_BYTES as u128 {
+        return Err(SimError::Limit(format!(
+            "a spike trace of samples x steps x neurons = {work} bytes, the limit is 2^30; \
+             ask for the trace of fewer samples or steps"
+        )));
+    }
+    let want = samples * steps * n_in as u128;
+    if req.inputs.len() as u128 != want {
         return bad(format!(
-            "inputs must have shape [samples, steps, {n_in}] ({} values), got {} values",
-            req.samples * req.steps * n_in,
+            "inputs must have shape [samples, steps, {n_in}] ({want} values), got {} values",
             req.inputs.len()
         ));
     }
@@ -163,6 +196,7 @@ fn run_sample(
     plan: &Plan,
     costs: &ScaledCosts,
     inputs: &[u8],
+    timeline_budget: &AtomicUsize,
 ) -> Result<SampleResult> {
     cancel::check(req.cancel)?;
     let trace = functional::run(
@@ -173,7 +207,15 @@ fn run_sample(
         req.keep_spike_trace,
         req.cancel,
     )?;
-    let timing = timing::run(plan, &trace, req.arch, costs, req.keep_timeline, req.cancel)?;
+    let timing = timing::run(
+        plan,
+        &trace,
+        req.arch,
+        costs,
+        req.keep_timeline,
+        timeline_budget,
+        req.cancel,
+    )?;
     Ok(summarise(plan, costs, trace, timing))
 }
 
@@ -201,10 +243,10 @@ fn summarise(plan: &Plan, c: &ScaledCosts, trace: Trace, timing: Timing) -> Samp
         .core_busy_fs
         .iter()
         .map(|b| {
-            if timing.latency_fs == 0 {
+            if timing.quiescent_fs == 0 {
                 0.0
             } else {
-                b.iter().sum::<u64>() as f64 / (4.0 * timing.latency_fs as f64)
+                b.iter().sum::<u64>() as f64 / (4.0 * timing.quiescent_fs as f64)
             }
         })
         .collect();
@@ -219,6 +261,7 @@ fn summarise(plan: &Plan, c: &ScaledCosts, trace: Trace, timing: Timing) -> Samp
         energy_breakdown_j: breakdown,
         energy_j: synapse + soma + network + sync + stat,
         latency_s,
+        quiescent_s: timing.quiescent_fs as f64 / FS_PER_S,
         critical_path_s: timing.critical_path_fs as f64 / FS_PER_S,
         serial_time_s: timing.serial_fs as f64 / FS_PER_S,
         core_utilisation,

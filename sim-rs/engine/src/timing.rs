@@ -10,12 +10,13 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cancel::{self, CancelFlag};
 use crate::cost::ScaledCosts;
 use crate::error::SimError;
 use crate::functional::Trace;
-use crate::model::Architecture;
+use crate::model::{limits, Architecture};
 use crate::plan::{Plan, STEP_WINDOW};
 use crate::queue::EventQueue;
 
@@ -160,7 +161,10 @@ pub struct TimelineRecord {
 
 #[derive(Debug, Clone, Default)]
 pub struct Timing {
+    /// From the first input event (t = 0) to the end of the output layer's last update.
     pub latency_fs: u64,
+    /// The last event of any kind: the chip is quiescent.
+    pub quiescent_fs: u64,
     pub critical_path_fs: u64,
     pub serial_fs: u64,
     /// End-of-step tokens and step credits sent, and the hops they took.
@@ -185,8 +189,76 @@ struct UnitId {
 
 const SYNAPSE: u8 = 6;
 
+/// Timeline records a sample takes from the call's budget at a time.
+const RECORD_CHUNK: usize = 4096;
+
+fn timeline_limit() -> SimError {
+    SimError::Limit(format!(
+        "the timeline has more than {} records; simulate fewer samples or steps with timeline on",
+        limits::MAX_TIMELINE_RECORDS
+    ))
+}
+
+/// Refuse a sample whose schedule could overflow the engine's clock. No moment between t = 0
+/// and the last event is idle (every event is the completion of a unit in service), so every
+/// time is at most the sum of all activity durations; this bounds that sum from the counts,
+/// in u128, before the timing pass runs, and names the latency that dominates it.
+pub fn check_time_bound(plan: &Plan, trace: &Trace, c: &ScaledCosts) -> Result<(), SimError> {
+    let k = &trace.counts;
+    let steps = trace.steps as u128;
+    let flits = c.flits as u128;
+    let per_step = |routes: &[Vec<u32>]| routes.iter().map(|r| r.len() as u128).sum::<u128>();
+    let hops_per_step = |hops: &[Vec<u32>]| hops.iter().flatten().map(|&h| h as u128).sum::<u128>();
+    let sync = steps * (per_step(&plan.token_dests) + per_step(&plan.credit_dests));
+    let sync_hops = steps * (hops_per_step(&plan.token_hops) + hops_per_step(&plan.credit_hops));
+    let t_hop_max = *c.t_hop.iter().max().unwrap_or(&0) as u128;
+    let parts: [(&str, u128, u128); 8] = [
+        (
+            "soma_access",
+            k.neuron_accesses as u128,
+            c.t_soma_access as u128,
+        ),
+        (
+            "soma_update",
+            k.lif_updates as u128,
+            c.t_soma_update as u128,
+        ),
+        ("soma_spike", k.lif_spikes as u128, c.t_soma_spike as u128),
+        ("synapse_event", k.synaptic_ops as u128, c.t_synapse as u128),
+        ("message_out", k.packets as u128, c.t_message_out as u128),
+        (
+            "message_in",
+            k.packets as u128 + sync,
+            c.t_message_in as u128,
+        ),
+        ("token_out", sync, c.t_token_out as u128),
+        ("*_hop", (k.hops as u128 + sync_hops) * flits, t_hop_max),
+    ];
+    let total: u128 = parts.iter().map(|(_, n, t)| n * t).sum();
+    if total <= limits::MAX_SAMPLE_FS {
+        return Ok(());
+    }
+    let (kind, n, t) = parts
+        .iter()
+        .max_by_key(|(_, n, t)| n * t)
+        .copied()
+        .unwrap_or(("", 0, 0));
+    Err(SimError::Limit(format!(
+        "a sample could last up to {:.3e} s of simulated time, above the engine's limit of {:.1} s \
+         (2^62 fs); most of it is latency_s.{kind} ({:.3e} s x {n} events): check the cost \
+         model's units, or simulate fewer steps",
+        total as f64 * 1e-15,
+        limits::MAX_SAMPLE_FS as f64 * 1e-15,
+        t as f64 * 1e-15
+    )))
+}
+
 const EV_SERVER: u64 = 0;
 const EV_SOMA: u64 = 1;
+/// The producer of a router input at the mesh's edge: nobody.
+const EV_NONE: u64 = 2;
+/// The output of a router port at the mesh's edge.
+const OFF_MESH: u32 = u32::MAX - 1;
 
 struct Sim<'a> {
     plan: &'a Plan,
@@ -226,6 +298,12 @@ struct Sim<'a> {
     /// Units to try at the current time (a stack: the order is fixed, so results are too).
     work: Vec<u64>,
     out: Timing,
+    /// The output (last) layer, and the end of its latest soma job so far.
+    output_layer: usize,
+    output_end_fs: u64,
+    /// Timeline records of this sample not yet taken from the call's shared budget.
+    unbudgeted_records: usize,
+    timeline_budget: &'a AtomicUsize,
     timeline_overflow: bool,
 }
 
@@ -235,15 +313,20 @@ pub fn run(
     arch: &Architecture,
     costs: &ScaledCosts,
     keep_timeline: bool,
+    timeline_budget: &AtomicUsize,
     cancel: Option<&CancelFlag>,
 ) -> Result<Timing, SimError> {
-    let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline);
+    check_time_bound(plan, trace, costs)?;
+    let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline, timeline_budget);
     sim.start();
     let mut events = 0u64;
     while let Some(key) = sim.queue.pop() {
         events += 1;
         if events.is_multiple_of(cancel::CHECK_EVERY) {
             cancel::check(cancel)?;
+            if sim.timeline_overflow {
+                return Err(timeline_limit());
+            }
         }
         let (time, ev) = ((key >> 64) as u64, key as u64);
         sim.now = time;
@@ -269,6 +352,7 @@ impl<'a> Sim<'a> {
         arch: &'a Architecture,
         c: &ScaledCosts,
         keep_timeline: bool,
+        timeline_budget: &'a AtomicUsize,
     ) -> Self {
         let cpt = arch.cores_per_tile as usize;
         let ports = 4 + cpt;
@@ -323,6 +407,10 @@ impl<'a> Sim<'a> {
             core_port: Vec::new(),
             now: 0,
             work: Vec::new(),
+            output_layer: plan.lif.len() - 1,
+            output_end_fs: 0,
+            unbudgeted_records: 0,
+            timeline_budget,
             timeline_overflow: false,
             out: Timing {
                 core_busy_fs: vec![[0; 4]; n_cores],
@@ -415,7 +503,8 @@ impl<'a> Sim<'a> {
         core / self.cpt
     }
 
-    fn neighbour(&self, tile: usize, dir: usize) -> usize {
+    /// The tile next to `tile` in direction `dir` (east, west, north, south), None at an edge.
+    fn neighbour(&self, tile: usize, dir: usize) -> Option<usize> {
         let (x, y) = self.arch.tile_xy(tile);
         let (x, y) = match dir {
             0 => (x + 1, y),
@@ -457,7 +546,9 @@ impl<'a> Sim<'a> {
         if s < self.base {
             let (tile, p) = (s / self.ports, s % self.ports);
             if p < 4 {
-                (self.neighbour(tile, p) * self.ports + p) as u32
+                // an edge port leads off the mesh; XY routing never picks it
+                self.neighbour(tile, p)
+                    .map_or(OFF_MESH, |t| (t * self.ports + p) as u32)
             } else {
                 (self.base + 3 * (tile * self.cpt + p - 4)) as u32
             }
@@ -477,7 +568,10 @@ impl<'a> Sim<'a> {
             let (tile, p) = (b / self.ports, b % self.ports);
             if p < 4 {
                 let opposite = [1, 0, 3, 2][p];
-                (EV_SERVER, self.neighbour(tile, opposite) * self.ports + p)
+                match self.neighbour(tile, opposite) {
+                    Some(t) => (EV_SERVER, t * self.ports + p),
+                    None => (EV_NONE, 0), // an input from off the mesh: never filled
+                }
             } else {
                 (EV_SERVER, self.base + 3 * (tile * self.cpt + p - 4) + 2)
             }
@@ -637,10 +731,10 @@ impl<'a> Sim<'a> {
     fn wake_producer(&mut self, b: usize) {
         let code = self.producers[b];
         let (kind, id) = (code >> 32, (code & 0xffff_ffff) as usize);
-        let waiting = if kind == EV_SERVER {
-            self.servers[id].blocked
-        } else {
-            self.somas[id].job.as_ref().is_some_and(|j| j.blocked)
+        let waiting = match kind {
+            EV_SERVER => self.servers[id].blocked,
+            EV_SOMA => self.somas[id].job.as_ref().is_some_and(|j| j.blocked),
+            _ => false,
         };
         if waiting {
             self.work.push((kind << 32) | id as u64);
@@ -673,14 +767,26 @@ impl<'a> Sim<'a> {
         });
     }
 
-    /// Keep a timeline record, up to the documented limit (beyond it the run is refused).
+    /// Keep a timeline record. Records are taken from the call's shared budget in chunks, so
+    /// the limit holds for all samples together while they run (beyond it the call stops).
     fn record(&mut self, r: TimelineRecord) {
         if let Some(tl) = self.out.timeline.as_mut() {
-            if tl.len() < crate::model::limits::MAX_TIMELINE_RECORDS {
-                tl.push(r);
-            } else {
-                self.timeline_overflow = true;
+            if self.timeline_overflow {
+                return;
             }
+            tl.push(r);
+            self.unbudgeted_records += 1;
+            if self.unbudgeted_records == RECORD_CHUNK {
+                self.take_budget();
+            }
+        }
+    }
+
+    fn take_budget(&mut self) {
+        let n = std::mem::take(&mut self.unbudgeted_records);
+        let used = self.timeline_budget.fetch_add(n, Ordering::Relaxed) + n;
+        if used > limits::MAX_TIMELINE_RECORDS {
+            self.timeline_overflow = true;
         }
     }
 
@@ -739,6 +845,9 @@ impl<'a> Sim<'a> {
                 return;
             };
             let dur = self.soma_duration(part as usize, step as usize);
+            if self.plan.parts[part as usize].layer as usize == self.output_layer {
+                self.output_end_fs = self.output_end_fs.max(self.now + dur);
+            }
             self.out.serial_fs += dur;
             self.out.core_busy_fs[c][2] += dur;
             self.record(TimelineRecord {
@@ -781,9 +890,26 @@ impl<'a> Sim<'a> {
                 let e = fan[job.fan as usize];
                 Packet::new(e.core, e.synapses, job.part, job.step, SPIKE)
             } else if (job.token as usize) < plan.token_dests[part].len() {
-                let dst = plan.token_dests[part][job.token as usize];
-                Packet::new(dst, job.token, job.part, job.step, TOKEN)
+                // A token that no step can use (every target's step is past the last) is not
+                // sent: the chip knows the sample's length.
+                let k = job.token as usize;
+                if job.step as usize + plan.token_min_delay[part][k] as usize >= self.steps {
+                    job.token += 1;
+                    continue;
+                }
+                Packet::new(
+                    plan.token_dests[part][k],
+                    job.token,
+                    job.part,
+                    job.step,
+                    TOKEN,
+                )
             } else if (job.credit as usize) < plan.credit_dests[part].len() {
+                // A credit releases the producers' step t + STEP_WINDOW: none after the last.
+                if job.step as usize + STEP_WINDOW >= self.steps {
+                    job.credit = plan.credit_dests[part].len() as u32;
+                    continue;
+                }
                 let dst = plan.credit_dests[part][job.credit as usize];
                 Packet::new(dst, job.credit, job.part, job.step, CREDIT)
             } else {
@@ -835,11 +961,9 @@ impl<'a> Sim<'a> {
         costs: &ScaledCosts,
         cancel: Option<&CancelFlag>,
     ) -> Result<Timing, SimError> {
+        self.take_budget();
         if self.timeline_overflow {
-            return Err(SimError::Limit(format!(
-                "the timeline of one sample has more than {} records; simulate fewer steps or samples with timeline on",
-                crate::model::limits::MAX_TIMELINE_RECORDS
-            )));
+            return Err(timeline_limit());
         }
         let last = self.steps as i64 - 1;
         if let Some(q) = self.done_step.iter().position(|&d| d != last) {
@@ -851,13 +975,15 @@ impl<'a> Sim<'a> {
                 self.steps
             )));
         }
-        self.out.latency_fs = self.now;
+        self.out.latency_fs = self.output_end_fs;
+        self.out.quiescent_fs = self.now;
         self.out.critical_path_fs = critical_path(self.plan, self.trace, self.arch, costs, cancel)?;
         Ok(self.out)
     }
 }
 
-/// Longest dependency chain with no contention and no sharing of units: a lower bound on latency.
+/// Longest dependency chain to an output-layer update with no contention and no sharing of
+/// units: a lower bound on latency.
 pub fn critical_path(
     plan: &Plan,
     trace: &Trace,
@@ -893,6 +1019,8 @@ pub fn critical_path(
             .sum()
     };
     let mut finish = vec![0u64; n_parts * steps];
+    // the chain ends at the output layer's last update, as the latency does
+    let output_layer = plan.lif.len() - 1;
     let mut latest = 0;
     for t in 0..steps {
         cancel::check(cancel)?;
@@ -903,7 +1031,12 @@ pub fn critical_path(
                     continue;
                 }
                 let s = t - d;
-                let sent = finish[src * steps + s] + (messages(src, s) + k as u64 + 1) * t_msg;
+                // the tokens sent before this one at step s (those no step can use are not)
+                let ahead = plan.token_min_delay[src][..k]
+                    .iter()
+                    .filter(|&&m| s + (m as usize) < steps)
+                    .count() as u64;
+                let sent = finish[src * steps + s] + (messages(src, s) + ahead + 1) * t_msg;
                 start = start.max(sent + route_fs(plan.parts[src].core, plan.token_dests[src][k]));
             }
             let [acc, upd, spk] = trace.soma_work[t * n_parts + q];
@@ -911,7 +1044,9 @@ pub fn critical_path(
                 + upd as u64 * c.t_soma_update
                 + spk as u64 * c.t_soma_spike;
             finish[q * steps + t] = start + dur;
-            latest = latest.max(start + dur);
+            if plan.parts[q].layer as usize == output_layer {
+                latest = latest.max(start + dur);
+            }
         }
     }
     Ok(latest)

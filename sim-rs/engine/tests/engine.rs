@@ -247,3 +247,107 @@ fn a_cancelled_flag_stops_the_simulation_with_cancelled() {
     // 2000 samples take about 14 s on one thread; it stopped soon after the 100 ms mark.
     assert!(stopped_after.as_secs_f64() < 2.0, "{stopped_after:?}");
 }
+
+#[test]
+fn latency_ends_at_the_output_layers_last_update() {
+    // sanafe semantics: the output layer's step t needs the hidden layer's step t - 1, so the
+    // hidden layer's last step (40 neurons, slow) runs on after the output layer has finished.
+    let net = trueasync_engine::Network {
+        layers: vec![input("in", 4), lif("a", 40, 2), lif("b", 1, 2)],
+        projections: vec![dense(0, 1, 4, 40, 1), dense(1, 2, 40, 1, 1)],
+        weight_scale: 1.0 / 64.0,
+    };
+    let arch = Architecture {
+        mesh_width: 3,
+        mesh_height: 1,
+        neurons_per_core: 40,
+        ..Architecture::default()
+    };
+    let mut core_of = vec![0; 4];
+    core_of.extend([1; 40]);
+    core_of.push(2);
+    let costs = trueasync_engine::CostModel::preset("loihi").unwrap();
+    let out = trueasync_engine::simulate(&trueasync_engine::SimRequest {
+        network: &net,
+        arch: &arch,
+        costs: &costs,
+        inputs: &[1u8; 4 * 4],
+        samples: 1,
+        steps: 4,
+        semantics: Semantics::Sanafe,
+        core_of: Some(core_of),
+        threads: Some(1),
+        keep_spike_trace: false,
+        keep_timeline: true,
+        cancel: None,
+    })
+    .unwrap();
+    let r = &out.samples[0];
+    let soma_end = |core: u32| {
+        r.timeline
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|t| t.unit == trueasync_engine::timing::Unit::Soma && t.index == core)
+            .map(|t| t.end_fs)
+            .max()
+            .unwrap()
+    };
+    assert_eq!(r.latency_s, soma_end(2) as f64 / 1e15);
+    assert!(soma_end(1) > soma_end(2));
+    assert!(r.quiescent_s > r.latency_s, "{r:?}");
+    assert!(r.critical_path_s <= r.latency_s && r.latency_s <= r.serial_time_s);
+}
+
+#[test]
+fn the_critical_path_skips_the_tokens_that_are_not_sent() {
+    // Found by the fuzz: a recurrent layer's last-step token to its own core (route 0) is not
+    // sent, so the token to the output layer's core (route 1) leaves one message earlier; the
+    // bound must not count the one that was not sent.
+    // No spikes at all: the soma jobs take no time, so the tokens alone set the times and the
+    // bound is tight.
+    let net = trueasync_engine::Network {
+        layers: vec![input("in", 1), lif("a", 9, 1), lif("b", 4, 1)],
+        projections: vec![
+            dense(1, 2, 9, 4, 0),
+            dense(1, 1, 9, 9, 0),
+            dense(0, 1, 1, 9, 1),
+        ],
+        weight_scale: 1.0 / 64.0,
+    };
+    let arch = Architecture {
+        mesh_width: 3,
+        mesh_height: 1,
+        neurons_per_core: 9,
+        ..Architecture::default()
+    };
+    let mut core_of = vec![0];
+    core_of.extend([1; 9]);
+    core_of.extend([2; 4]);
+    let costs = trueasync_engine::CostModel::preset("loihi").unwrap();
+    for steps in 1..6 {
+        let out = trueasync_engine::simulate(&trueasync_engine::SimRequest {
+            network: &net,
+            arch: &arch,
+            costs: &costs,
+            inputs: &vec![0u8; steps],
+            samples: 1,
+            steps,
+            semantics: Semantics::Timestep,
+            core_of: Some(core_of.clone()),
+            threads: Some(1),
+            keep_spike_trace: false,
+            keep_timeline: false,
+            cancel: None,
+        })
+        .unwrap();
+        let r = &out.samples[0];
+        assert!(
+            r.critical_path_s <= r.latency_s && r.latency_s <= r.quiescent_s,
+            "{steps} steps: {} {} {}",
+            r.critical_path_s,
+            r.latency_s,
+            r.quiescent_s
+        );
+    }
+}
