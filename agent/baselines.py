@@ -8,6 +8,10 @@ objectives, log10(f / f_ref) of energy, latency and area relative to the referen
 the same single constraint, `Evaluator.constraint_violation` (target overshoot; 1 + capacity
 shortfall for a design that does not fit, whose objectives are set to 10 decades).
 
+Every method proposes only values that some design could make feasible for the workload
+(`allowed_choices`: the per-parameter mask the RL policy observes, `HardwareSpace.action_mask`),
+so none spends its proposals on, say, a weight width below the network's largest weight.
+
 Settings per budget (NSGA-II's population, TPE's start-up trials) come from a study on the
 *tuning* workloads (`agent.workloads.tuning_workloads`, never the benchmark's):
 `python benchmarks/hw_search_tuning.py`, recorded in docs/search.md.
@@ -50,6 +54,13 @@ def _log_objectives(evaluator: Evaluator, rec: Evaluation) -> tuple[np.ndarray, 
     return np.full(3, INFEASIBLE_LOG), evaluator.constraint_violation(rec)
 
 
+def allowed_choices(evaluator: Evaluator) -> list[np.ndarray]:
+    """Per parameter, the choice indices with which some design could hold the workload (all of
+    them where none could: the evaluator then reports why nothing fits)."""
+    masks = evaluator.space.action_mask(evaluator.needs)
+    return [np.flatnonzero(m) if m.any() else np.arange(p.n) for p, m in zip(evaluator.space.params, masks)]
+
+
 def random_search(
     evaluator: Evaluator,
     seed: int = 0,
@@ -62,13 +73,15 @@ def random_search(
         raise ValueError("random search needs an evaluator with a budget")
     rng = np.random.default_rng(seed)
     space = evaluator.space
+    allowed = allowed_choices(evaluator)
+    n_designs = int(np.prod([len(a) for a in allowed], dtype=float))
     cap = max_proposals or 50 * evaluator.budget
     seen: set = set()
     proposed = 0
-    while not evaluator.exhausted and proposed < cap and len(seen) < space.size:
+    while not evaluator.exhausted and proposed < cap and len(seen) < n_designs:
         batch = []
-        while len(batch) < batch_size and proposed < cap and len(seen) < space.size:
-            a = space.sample(rng)
+        while len(batch) < batch_size and proposed < cap and len(seen) < n_designs:
+            a = np.array([rng.choice(c) for c in allowed], dtype=np.int64)
             proposed += 1
             k = space.key(a)
             if k in seen:
@@ -84,19 +97,20 @@ def random_search(
 # -- NSGA-II ------------------------------------------------------------------------------------
 
 
-def nsga2_problem(space):
-    """pymoo mixed-variable problem: an `Integer` choice index per ordered parameter (mesh sizes,
-    powers of two, voltage steps: neighbouring indices are neighbouring values) and a `Choice`
-    per categorical one (`mapping`: never ordinal)."""
+def nsga2_problem(space, allowed: Optional[list] = None):
+    """pymoo mixed-variable problem: an `Integer` position among the allowed choices of each
+    ordered parameter (mesh sizes, powers of two, voltage steps: neighbouring positions are
+    neighbouring values) and a `Choice` per categorical one (`mapping`: never ordinal)."""
     from pymoo.core.problem import Problem
     from pymoo.core.variable import Choice, Integer
 
+    allowed = allowed or [np.arange(p.n) for p in space.params]
     variables = {}
-    for p in space.params:
+    for p, a in zip(space.params, allowed):
         if p.grid == "categorical":
-            variables[p.name] = Choice(options=list(p.choices))
+            variables[p.name] = Choice(options=[p.choices[int(i)] for i in a])
         else:
-            variables[p.name] = Integer(bounds=(0, p.n - 1))
+            variables[p.name] = Integer(bounds=(0, len(a) - 1))
     return Problem(vars=variables, n_obj=3, n_ieq_constr=1)
 
 
@@ -118,19 +132,20 @@ def nsga2_algorithm(space, pop_size: int):
     )
 
 
-def nsga2_actions(space, X) -> np.ndarray:
+def nsga2_actions(space, X, allowed: Optional[list] = None) -> np.ndarray:
     """pymoo's mixed-variable individuals (dicts) -> choice-index actions; refuses anything
     outside the space (the operators must never produce it)."""
+    allowed = allowed or [np.arange(p.n) for p in space.params]
     out = np.zeros((len(X), len(space.params)), dtype=np.int64)
     for k, x in enumerate(X):
-        for i, p in enumerate(space.params):
+        for i, (p, a) in enumerate(zip(space.params, allowed)):
             v = x[p.name]
             if p.grid == "categorical":
                 out[k, i] = p.choices.index(v)  # ValueError for a value that is not a choice
             else:
-                if int(v) != v or not 0 <= int(v) < p.n:
-                    raise ValueError(f"NSGA-II produced {p.name} index {v!r} outside 0..{p.n - 1}")
-                out[k, i] = int(v)
+                if int(v) != v or not 0 <= int(v) < len(a):
+                    raise ValueError(f"NSGA-II produced {p.name} position {v!r} outside 0..{len(a) - 1}")
+                out[k, i] = int(a[int(v)])
     return out
 
 
@@ -151,14 +166,15 @@ def nsga2_search(
     if evaluator.budget is None:
         raise ValueError("NSGA-II needs an evaluator with a budget")
     space = evaluator.space
-    problem = nsga2_problem(space)
+    allowed = allowed_choices(evaluator)
+    problem = nsga2_problem(space, allowed)
     algo = nsga2_algorithm(space, pop_size or nsga2_population(evaluator.budget))
     algo.setup(problem, seed=seed, verbose=False)
     cap = max_proposals or 50 * evaluator.budget
     proposed = 0
     while not evaluator.exhausted and proposed < cap:
         offspring = algo.ask()
-        X = nsga2_actions(space, offspring.get("X"))
+        X = nsga2_actions(space, offspring.get("X"), allowed)
         proposed += len(X)
         recs = evaluator.evaluate_batch(list(X), proposer="nsga2")
         F = np.full((len(X), 3), 1e3)  # unsimulated (budget ran out): never selected
@@ -197,6 +213,7 @@ def tpe_search(
         raise ValueError("TPE needs an evaluator with a budget")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = evaluator.space
+    allowed = allowed_choices(evaluator)
     sampler = optuna.samplers.TPESampler(
         seed=seed,
         n_startup_trials=n_startup_trials or tpe_startup(evaluator.budget),
@@ -208,13 +225,14 @@ def tpe_search(
     while not evaluator.exhausted and proposed < cap:
         trial = study.ask()
         a = np.zeros(len(space.params), dtype=np.int64)
-        for i, p in enumerate(space.params):
-            if p.n < 2:
+        for i, (p, choices) in enumerate(zip(space.params, allowed)):
+            if len(choices) < 2:
+                a[i] = int(choices[0])
                 continue
             if p.grid == "categorical":
-                a[i] = p.choices.index(trial.suggest_categorical(p.name, list(p.choices)))
+                a[i] = p.choices.index(trial.suggest_categorical(p.name, [p.choices[int(j)] for j in choices]))
             else:
-                a[i] = trial.suggest_int(p.name, 0, p.n - 1)
+                a[i] = int(choices[trial.suggest_int(p.name, 0, len(choices) - 1)])
         proposed += 1
         rec = evaluator.evaluate_batch([a], proposer="tpe")[0]
         if rec is None:  # budget spent

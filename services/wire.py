@@ -142,6 +142,11 @@ def spikes_from_proto(m: pb.SpikeInput) -> np.ndarray:
     return np.unpackbits(packed, axis=-1, count=m.neurons).astype(bool)
 
 
+# CostModel's design-dependent terms: optional on the wire, so an absent one takes the default.
+_COST_MODEL_TERMS = ("synapse_read_j_per_bit", "lane_j_per_bit", "sram_read_size_exponent", "link_width_energy_share",
+                     "reference_weight_bits", "reference_synapse_memory_kib", "reference_link_width_bits")
+
+
 def cost_model_from_proto(m: pb.CostModel) -> tm.CostModel:
     return tm.CostModel(
         name=m.name,
@@ -152,6 +157,7 @@ def cost_model_from_proto(m: pb.CostModel) -> tm.CostModel:
         alpha=m.alpha,
         leakage_w_per_mm2=m.leakage_w_per_mm2,
         area=dict(m.area),
+        **{name: getattr(m, name) for name in _COST_MODEL_TERMS if m.HasField(name)},
     )
 
 
@@ -220,7 +226,8 @@ def costs_to_proto(preset: Union[str, tm.CostModel], m) -> None:
 def cost_model_to_proto(c: tm.CostModel) -> pb.CostModel:
     return pb.CostModel(name=c.name, energy_j=dict(c.energy_j), latency_s=dict(c.latency_s),
                         nominal_voltage_v=c.nominal_voltage_v, threshold_voltage_v=c.threshold_voltage_v, alpha=c.alpha,
-                        leakage_w_per_mm2=c.leakage_w_per_mm2, area=dict(c.area))
+                        leakage_w_per_mm2=c.leakage_w_per_mm2, area=dict(c.area),
+                        **{name: getattr(c, name) for name in _COST_MODEL_TERMS})
 
 
 def simulate_request_to_proto(network: Optional[tm.Network], arch: tm.Architecture, inputs: np.ndarray, *,
@@ -340,6 +347,7 @@ def _sample_figures(r: SimResult, i: int) -> pb.SampleFigures:
         edp_js=float(r.edp_js[i]),
         critical_path_s=float(r.critical_path_s[i]),
         serial_time_s=float(r.serial_time_s[i]),
+        quiescent_s=float(r.quiescent_s[i]) if r.quiescent_s is not None else 0.0,
         energy_breakdown_j={k: float(v[i]) for k, v in r.energy_breakdown_j.items()},
         counts={k: int(v[i]) for k, v in r.counts.items()},
         spikes_per_layer=r.spikes_per_layer[i].tolist(),
@@ -449,6 +457,7 @@ def simulate_response_from_proto(m: pb.SimulateResponse, samples=None, trace: bo
         static_power_w=m.static_power_w,
         critical_path_s=per_sample("critical_path_s", np.float64),
         serial_time_s=per_sample("serial_time_s", np.float64),
+        quiescent_s=per_sample("quiescent_s", np.float64),
         wall_s=m.wall_s,
         layer_names=list(m.layer_names),
         spike_trace=_trace_from_proto(m.spike_trace) if trace else None,

@@ -62,9 +62,9 @@ def test_nsga2_actions_refuse_values_outside_the_space():
     space = HardwareSpace()
     good = {p.name: (p.choices[0] if p.grid == "categorical" else 0) for p in space.params}
     assert baselines.nsga2_actions(space, [good]).tolist() == [[0] * len(space.params)]
-    with pytest.raises(ValueError, match="mesh_width index 16"):
+    with pytest.raises(ValueError, match="mesh_width position 16"):
         baselines.nsga2_actions(space, [dict(good, mesh_width=16)])
-    with pytest.raises(ValueError, match="mesh_width index 1.5"):
+    with pytest.raises(ValueError, match="mesh_width position 1.5"):
         baselines.nsga2_actions(space, [dict(good, mesh_width=1.5)])
     with pytest.raises(ValueError):
         baselines.nsga2_actions(space, [dict(good, mapping="diagonal")])
@@ -97,7 +97,8 @@ def test_one_constraint_for_every_method(small_mlp):
     from trueasync.model import Architecture
 
     ev = surrogate_evaluator(small_mlp, budget=40, use_ray=False, targets=Targets(max_latency_s=1e-5))
-    run_search("random", ev, seed=0)
+    rng = np.random.default_rng(0)  # unmasked designs: some do not fit
+    ev.evaluate_batch([ev.space.sample(rng) for _ in range(40)], proposer="test")
     fits = [r for r in ev.archive.records if r.fits]
     misfits = [r for r in ev.archive.records if not r.fits]
     assert fits and misfits
@@ -149,3 +150,22 @@ def test_proposer_is_in_the_saved_archive(tmp_path, small_mlp):
     assert [r.proposer for r in ev.archive.records] == ["mine", "yours"]  # a repeat keeps the first
     with pytest.raises(ValueError, match="2 proposer names for 1 designs"):
         ev.evaluate_batch([a], proposer=["a", "b"])
+
+
+@pytest.mark.parametrize("algo", ["random", "nsga2", "tpe"])
+def test_baselines_propose_only_values_some_design_could_make_feasible(algo):
+    """The network's largest weight needs 8 bits: no method spends proposals on 2- or 4-bit
+    weights (NSGA-II with a population of 4 once proposed 400 of them and found no fit)."""
+    from agent.evaluator import Evaluator
+    from trueasync.workload import generate_mlp
+
+    wl = generate_mlp((40, 30, 10), timesteps=8, rate=0.3, samples=2, mesh=(2, 2), seed=6)
+    space = HardwareSpace.from_options({"mesh_width": "1:4", "mesh_height": "1:4"})
+    ev = Evaluator(wl, space, budget=8, threads=1, use_ray=False)
+    assert ev.needs.weight_bits == 8
+    allowed = baselines.allowed_choices(ev)
+    i = [p.name for p in space.params].index("weight_bits")
+    assert [space.params[i].choices[j] for j in allowed[i]] == [8]
+    run_search(algo, ev, seed=2)
+    assert ev.n_simulated == 8 and all(r.design["weight_bits"] == 8 for r in ev.archive.records)
+    assert ev.archive.best_edp(meeting_targets=True) is not None

@@ -188,7 +188,7 @@ class SpikeInput(_message.Message):
     def __init__(self, samples: _Optional[int] = ..., steps: _Optional[int] = ..., neurons: _Optional[int] = ..., packed_spikes: _Optional[bytes] = ...) -> None: ...
 
 class CostModel(_message.Message):
-    __slots__ = ("name", "energy_j", "latency_s", "nominal_voltage_v", "threshold_voltage_v", "alpha", "leakage_w_per_mm2", "area")
+    __slots__ = ("name", "energy_j", "latency_s", "nominal_voltage_v", "threshold_voltage_v", "alpha", "leakage_w_per_mm2", "area", "synapse_read_j_per_bit", "lane_j_per_bit", "sram_read_size_exponent", "link_width_energy_share", "reference_weight_bits", "reference_synapse_memory_kib", "reference_link_width_bits")
     class EnergyJEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -218,6 +218,13 @@ class CostModel(_message.Message):
     ALPHA_FIELD_NUMBER: _ClassVar[int]
     LEAKAGE_W_PER_MM2_FIELD_NUMBER: _ClassVar[int]
     AREA_FIELD_NUMBER: _ClassVar[int]
+    SYNAPSE_READ_J_PER_BIT_FIELD_NUMBER: _ClassVar[int]
+    LANE_J_PER_BIT_FIELD_NUMBER: _ClassVar[int]
+    SRAM_READ_SIZE_EXPONENT_FIELD_NUMBER: _ClassVar[int]
+    LINK_WIDTH_ENERGY_SHARE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_WEIGHT_BITS_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_SYNAPSE_MEMORY_KIB_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_LINK_WIDTH_BITS_FIELD_NUMBER: _ClassVar[int]
     name: str
     energy_j: _containers.ScalarMap[str, float]
     latency_s: _containers.ScalarMap[str, float]
@@ -226,7 +233,14 @@ class CostModel(_message.Message):
     alpha: float
     leakage_w_per_mm2: float
     area: _containers.ScalarMap[str, float]
-    def __init__(self, name: _Optional[str] = ..., energy_j: _Optional[_Mapping[str, float]] = ..., latency_s: _Optional[_Mapping[str, float]] = ..., nominal_voltage_v: _Optional[float] = ..., threshold_voltage_v: _Optional[float] = ..., alpha: _Optional[float] = ..., leakage_w_per_mm2: _Optional[float] = ..., area: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    synapse_read_j_per_bit: float
+    lane_j_per_bit: float
+    sram_read_size_exponent: float
+    link_width_energy_share: float
+    reference_weight_bits: int
+    reference_synapse_memory_kib: int
+    reference_link_width_bits: int
+    def __init__(self, name: _Optional[str] = ..., energy_j: _Optional[_Mapping[str, float]] = ..., latency_s: _Optional[_Mapping[str, float]] = ..., nominal_voltage_v: _Optional[float] = ..., threshold_voltage_v: _Optional[float] = ..., alpha: _Optional[float] = ..., leakage_w_per_mm2: _Optional[float] = ..., area: _Optional[_Mapping[str, float]] = ..., synapse_read_j_per_bit: _Optional[float] = ..., lane_j_per_bit: _Optional[float] = ..., sram_read_size_exponent: _Optional[float] = ..., link_width_energy_share: _Optional[float] = ..., reference_weight_bits: _Optional[int] = ..., reference_synapse_memory_kib: _Optional[int] = ..., reference_link_width_bits: _Optional[int] = ...) -> None: ...
 
 class SimulateRequest(_message.Message):
     __slots__ = ("network", "architecture", "input", "semantics", "preset", "cost_model", "core_of", "threads", "schedule", "trace", "timeline")
@@ -255,7 +269,7 @@ class SimulateRequest(_message.Message):
     def __init__(self, network: _Optional[_Union[Network, _Mapping]] = ..., architecture: _Optional[_Union[Architecture, _Mapping]] = ..., input: _Optional[_Union[SpikeInput, _Mapping]] = ..., semantics: _Optional[_Union[Semantics, str]] = ..., preset: _Optional[str] = ..., cost_model: _Optional[_Union[CostModel, _Mapping]] = ..., core_of: _Optional[_Iterable[int]] = ..., threads: _Optional[int] = ..., schedule: _Optional[_Union[Schedule, str]] = ..., trace: _Optional[bool] = ..., timeline: _Optional[bool] = ...) -> None: ...
 
 class SampleFigures(_message.Message):
-    __slots__ = ("energy_j", "latency_s", "edp_js", "critical_path_s", "serial_time_s", "energy_breakdown_j", "counts", "spikes_per_layer", "output_spike_counts", "core_utilisation", "core_dynamic_energy_j")
+    __slots__ = ("energy_j", "latency_s", "edp_js", "critical_path_s", "serial_time_s", "energy_breakdown_j", "counts", "spikes_per_layer", "output_spike_counts", "core_utilisation", "core_dynamic_energy_j", "quiescent_s")
     class EnergyBreakdownJEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +295,7 @@ class SampleFigures(_message.Message):
     OUTPUT_SPIKE_COUNTS_FIELD_NUMBER: _ClassVar[int]
     CORE_UTILISATION_FIELD_NUMBER: _ClassVar[int]
     CORE_DYNAMIC_ENERGY_J_FIELD_NUMBER: _ClassVar[int]
+    QUIESCENT_S_FIELD_NUMBER: _ClassVar[int]
     energy_j: float
     latency_s: float
     edp_js: float
@@ -292,7 +307,8 @@ class SampleFigures(_message.Message):
     output_spike_counts: _containers.RepeatedScalarFieldContainer[int]
     core_utilisation: _containers.RepeatedScalarFieldContainer[float]
     core_dynamic_energy_j: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, energy_j: _Optional[float] = ..., latency_s: _Optional[float] = ..., edp_js: _Optional[float] = ..., critical_path_s: _Optional[float] = ..., serial_time_s: _Optional[float] = ..., energy_breakdown_j: _Optional[_Mapping[str, float]] = ..., counts: _Optional[_Mapping[str, int]] = ..., spikes_per_layer: _Optional[_Iterable[int]] = ..., output_spike_counts: _Optional[_Iterable[int]] = ..., core_utilisation: _Optional[_Iterable[float]] = ..., core_dynamic_energy_j: _Optional[_Iterable[float]] = ...) -> None: ...
+    quiescent_s: float
+    def __init__(self, energy_j: _Optional[float] = ..., latency_s: _Optional[float] = ..., edp_js: _Optional[float] = ..., critical_path_s: _Optional[float] = ..., serial_time_s: _Optional[float] = ..., energy_breakdown_j: _Optional[_Mapping[str, float]] = ..., counts: _Optional[_Mapping[str, int]] = ..., spikes_per_layer: _Optional[_Iterable[int]] = ..., output_spike_counts: _Optional[_Iterable[int]] = ..., core_utilisation: _Optional[_Iterable[float]] = ..., core_dynamic_energy_j: _Optional[_Iterable[float]] = ..., quiescent_s: _Optional[float] = ...) -> None: ...
 
 class Timeline(_message.Message):
     __slots__ = ("sample", "start_s", "end_s", "unit", "index", "port", "step")
