@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import trueasync as ta
+from services import nir_options
 from trueasync.workload import Workload, generate_conv, generate_mlp, load_workload
 
 # Built-in workloads: a fresh machine can run `ancoef simulate` with no files at all.
@@ -27,12 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate a workload (PREFIX.json + PREFIX.npz, or builtin:NAME with NAME in "
         f"{', '.join(BUILTINS)}) and print energy, latency, EDP, area and event counts.",
     )
-    p.add_argument("--workload", required=True, help="workload prefix, or builtin:NAME")
+    p.add_argument("--workload", default=None, help="workload prefix, or builtin:NAME (or --nir)")
     p.add_argument("--semantics", choices=("timestep", "sanafe"), default="timestep")
     p.add_argument(
         "--preset",
         default=None,
-        help=f"cost preset ({', '.join(ta.preset_names())}) or preset JSON file; "
+        help=f"cost preset ({_preset_list()}) or preset JSON file; "
         "default: the workload's own per-event costs",
     )
     p.add_argument("--threads", type=int, default=None, help="worker threads (results do not depend on it)")
@@ -45,7 +46,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sanafe", action="store_true", help="also run SANA-FE on the same input and compare")
     p.add_argument("--export-sanafe", metavar="DIR", help="write SANA-FE arch/network files of the workload")
+    nir_options.add_arguments(p)
     p.set_defaults(func=run)
+
+
+def _preset_list() -> str:
+    try:  # the names come from the engine; `ancoef --help` works without it
+        return ", ".join(ta.preset_names())
+    except ImportError:
+        return "the engine's presets: trueasync.preset_names()"
 
 
 def load(spec: str) -> Workload:
@@ -58,7 +67,10 @@ def load(spec: str) -> Workload:
 
 
 def run(args: argparse.Namespace) -> int:
-    wl = load(args.workload)
+    if (args.workload is None) == (getattr(args, "nir", None) is None):
+        raise ValueError("give exactly one of --workload PREFIX and --nir FILE")
+    wl = nir_options.workload(args) if args.nir else load(args.workload)
+    args.workload = args.workload or args.nir
     inputs = wl.inputs
     if args.samples is not None:
         if args.samples < 1:
