@@ -457,9 +457,18 @@ def run_training(
         folded = folded.to(device)
         metrics.update(config=None, imported=folded.describe())
         if epochs > 0:
+            fstop = None
+            if stop_src is not None:
+                fstop = EarlyStopping(
+                    folded, lambda: folded_accuracy(folded, stop_src, stop_labels)[0], patience)
+                fstop(0, TrainLog())  # the imported network competes with its fine-tuned epochs
             flog = finetune(folded, train_src, train_labels, bits=None, epochs=epochs,
                             batch_size=batch_size, lr=qat_lr, seed=seed + 1, progress=progress,
-                            amp_dtype=amp_dtype)
+                            amp_dtype=amp_dtype, on_epoch=fstop)
+            if fstop is not None:
+                fstop.restore()
+                folded.eval()
+                metrics["early_stopping"] = fstop.summary(flog, epochs)
             metrics["train_steps"] = flog.steps
             metrics["train_epochs_done"] = flog.epochs
     metrics["float_val_accuracy"] = folded_accuracy(folded, val_src, val_labels)[0]
