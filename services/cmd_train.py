@@ -26,6 +26,7 @@ CHECKPOINT = "checkpoint.pt"
 DEFAULT_OPS, DEFAULT_WIDTHS = "conv5,conv5,conv3", "16,32,32"
 DEFAULT_EPOCHS, DEFAULT_PATIENCE, DEFAULT_QAT_EPOCHS, DEFAULT_QAT_PATIENCE = 30.0, 5, 3.0, 2
 DEFAULT_STOP_FRACTION = 0.1
+DEFAULT_THREADS = 1
 STREAM_ABOVE_BYTES = 1 << 30  # --data-loading auto streams splits whose dense frames exceed this
 
 
@@ -139,7 +140,10 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=positive_int, default=None, help="at most N train samples")
     p.add_argument("--budget-s", type=positive_float, default=None,
                    help="stop float training after this many seconds")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=positive_int, default=DEFAULT_THREADS,
+                   help=f"torch CPU threads (default {DEFAULT_THREADS}: these networks are small, "
+                   "and two OpenMP threads on a 2-core machine with any other busy process ran "
+                   "many times slower; results depend on the thread count)")
     p.add_argument("--downsample", type=positive_int, default=1, help="spatial pooling factor")
     p.add_argument("--device", default="auto",
                    help="auto (CUDA when available), cpu, cuda or cuda:N")
@@ -152,8 +156,8 @@ def register(subparsers) -> None:
     p.add_argument("--nir-dt", type=positive_float, default=None,
                    help="time step of the NIR graph in seconds (default: its metadata, else "
                    "1e-4 as snnTorch and SpikingJelly write)")
-    p.add_argument("--export-samples", type=positive_int, default=1000,
-                   help="validation samples whose input spikes go into network.npz (default 1000)")
+    p.add_argument("--export-samples", type=positive_int, default=256,
+                   help="validation samples whose input spikes go into network.npz (default 256)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_data_options(p, train=True)
     p.set_defaults(func=cmd_train)

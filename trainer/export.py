@@ -138,7 +138,7 @@ def export_inputs(frames, timesteps: Optional[int] = None, encoder=None) -> np.n
     return input_spikes_hwc(frames)
 
 
-def input_batches(frames, timesteps: Optional[int] = None, encoder=None, batch_size: int = 256,
+def input_batches(frames, timesteps: Optional[int] = None, encoder=None, batch_size: int = 64,
                   limit: Optional[int] = None):
     """`export_inputs` of dense frames or a stream, one batch at a time (bool arrays)."""
     from trainer.data import as_source, iter_slices
