@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import trueasync as ta
+from services import nir_options
 from services.options import positive_int
 from trueasync.workload import Workload, generate_conv, generate_mlp, load_workload
 
@@ -29,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"{', '.join(BUILTINS)}, or SANA-FE's own architecture and network YAML files) and print "
         "energy, latency, EDP, area and event counts.",
     )
-    p.add_argument("--workload", help="workload prefix, or builtin:NAME")
+    p.add_argument("--workload", help="workload prefix, or builtin:NAME (or --nir, or --sanafe-arch/--sanafe-net)")
     sf = p.add_argument_group("SANA-FE files (instead of --workload; always sanafe semantics, docs/sanafe.md)")
     sf.add_argument("--sanafe-arch", metavar="ARCH.yaml", help="SANA-FE architecture file")
     sf.add_argument("--sanafe-net", metavar="NET.yaml", help="SANA-FE (mapped) network file")
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--preset",
         default=None,
-        help=f"cost preset ({', '.join(ta.preset_names())}) or preset JSON file; "
+        help=f"cost preset ({_preset_list()}) or preset JSON file; "
         "default: the workload's own per-event costs",
     )
     p.add_argument("--threads", type=int, default=None, help="worker threads (results do not depend on it)")
@@ -53,7 +54,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="simulate on a SimulatorService (`ancoef serve sim`) instead of in-process")
     p.add_argument("--sanafe", action="store_true", help="also run SANA-FE on the same input and compare")
     p.add_argument("--export-sanafe", metavar="DIR", help="write SANA-FE arch/network files of the workload")
+    nir_options.add_arguments(p)
     p.set_defaults(func=run)
+
+
+def _preset_list() -> str:
+    try:  # the names come from the engine; `ancoef --help` works without it
+        return ", ".join(ta.preset_names())
+    except ImportError:
+        return "the engine's presets: trueasync.preset_names()"
 
 
 def load(spec: str) -> Workload:
@@ -67,13 +76,16 @@ def load(spec: str) -> Workload:
 
 def load_input(args: argparse.Namespace):
     """(workload, its name in reports, the SanafeImport when it came from SANA-FE's files)."""
+    nir = getattr(args, "nir", None)
     if args.sanafe_arch is None and args.sanafe_net is None:
-        if args.workload is None:
-            raise ValueError("give --workload, or --sanafe-arch and --sanafe-net")
+        if (args.workload is None) == (nir is None):
+            raise ValueError("give exactly one of --workload PREFIX, --nir FILE, or --sanafe-arch and --sanafe-net")
         if args.steps is not None:
             raise ValueError("--steps applies to SANA-FE files (--sanafe-arch/--sanafe-net) only")
+        if nir is not None:
+            return nir_options.workload(args), nir, None
         return load(args.workload), args.workload, None
-    if args.workload is not None or args.sanafe_arch is None or args.sanafe_net is None:
+    if args.workload is not None or nir is not None or args.sanafe_arch is None or args.sanafe_net is None:
         raise ValueError("SANA-FE input needs both --sanafe-arch and --sanafe-net, and no --workload")
     from trueasync.sanafe_yaml import load_sanafe_yaml
 

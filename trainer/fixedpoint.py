@@ -1,6 +1,7 @@
 """The trainer's fixed-point evaluation of a `trueasync.Network` (docs/fixed-point.md, `timestep`).
 
-Independent of the simulator and of `trueasync.reference`: PyTorch, membrane potentials in int64.
+Independent of the simulator and of `trueasync.reference` (it imports only the plain-Python model
+`trueasync.model`, never the compiled extension): PyTorch, membrane potentials in int64.
 Synaptic currents are computed as float64 convolutions / matrix products of 0/1 spikes with
 integer weights, which is exact (every partial sum is an integer far below 2**53) and then cast
 to int64. The leak is `torch.div(v * leak_num, 2**leak_shift, rounding_mode="floor")`.
@@ -23,6 +24,26 @@ from trueasync.model import (
     Network,
     SparseProjection,
 )
+
+
+def lif_update(v, current, leak_num: int, leak_shift: int, bias: int, threshold: int,
+               reset_mode: str, reset_value: int):
+    """One `timestep` update of int64 potentials (numpy arrays or torch tensors):
+    `v = floor(v * leak) + bias + I; spike = v >= threshold; reset`. Returns (v, spikes)."""
+    if leak_num != (1 << leak_shift):
+        if isinstance(v, np.ndarray):
+            v = (v * leak_num) // (1 << leak_shift)  # numpy's // rounds toward -inf
+        else:
+            v = torch.div(v * leak_num, 1 << leak_shift, rounding_mode="floor")
+    v = v + bias + current
+    spike = v >= threshold
+    if isinstance(v, np.ndarray):
+        v = np.where(spike, reset_value if reset_mode == "hard" else v - threshold, v)
+    elif reset_mode == "hard":
+        v = torch.where(spike, torch.full_like(v, reset_value), v)
+    else:
+        v = torch.where(spike, v - threshold, v)
+    return v, spike
 
 
 @dataclass
@@ -117,17 +138,9 @@ def run(network: Network, inputs, batch_size: int = 256, keep_spikes: bool = Fal
                     pre = prev[a] if rec else cur[a]
                     I = I + _current(proj, pre, layers[a], layer, wts)
                 Ii = torch.round(I).to(torch.int64)
-                vv = v[li]
-                if layer.leak_num != (1 << layer.leak_shift):
-                    vv = torch.div(vv * layer.leak_num, 1 << layer.leak_shift,
-                                   rounding_mode="floor")
-                vv = vv + layer.bias + Ii
-                spike = vv >= layer.threshold
-                if layer.reset_mode == "hard":
-                    vv = torch.where(spike, torch.full_like(vv, layer.reset_value), vv)
-                else:
-                    vv = torch.where(spike, vv - layer.threshold, vv)
-                v[li] = vv
+                v[li], spike = lif_update(v[li], Ii, layer.leak_num, layer.leak_shift,
+                                          layer.bias, layer.threshold, layer.reset_mode,
+                                          layer.reset_value)
                 cur[li] = spike.to(torch.float64)
             for li in range(len(layers)):
                 cnt[li] += cur[li].to(torch.int64)
@@ -139,3 +152,19 @@ def run(network: Network, inputs, batch_size: int = 256, keep_spikes: bool = Fal
         out_counts[s0:s0 + B] = cnt[-1].numpy()
     del offsets
     return FixedPointResult([l.name for l in layers], spikes_all, out_counts, counts_all)
+
+
+def run_many(network: Network, batches, progress: bool = False) -> FixedPointResult:
+    """`run` over an iterable of input batches (bool [b, step, n_inputs] each), so that a
+    large split is evaluated without holding all its input spikes; counts are concatenated."""
+    names, outs, layers = None, [], []
+    for inputs in batches:
+        r = run(network, inputs, progress=progress)
+        names = r.layer_names
+        outs.append(r.output_spike_counts)
+        layers.append(r.spikes_per_layer)
+    if names is None:
+        names = [l.name for l in network.layers]
+        return FixedPointResult(names, None, np.zeros((0, network.layers[-1].size), np.int64),
+                                np.zeros((0, len(network.layers)), np.int64))
+    return FixedPointResult(names, None, np.concatenate(outs), np.concatenate(layers))

@@ -8,6 +8,12 @@ per layer and threshold 1. It runs in two modes:
   integer weights / threshold / bias, `IntLIFNode` neurons. This forward pass computes exactly
   the arithmetic of docs/fixed-point.md, so it agrees with `trainer.fixedpoint.run` and the
   exported `trueasync.Network` spike for spike.
+
+With `input_mode="analog"` (direct image encoding) the first layer reads the image quantised
+to 255 levels: in QAT its input is the integer pixel value `round(255 x)` and its unit is the
+weight scale / 255, so its threshold and bias are `round(255 / scale)` and
+`round(255 bias / scale)`. That layer becomes the off-chip encoder at export
+(`trainer.encoder`).
 """
 
 from __future__ import annotations
@@ -21,7 +27,14 @@ import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
 from trainer import quant
-from trainer.snn import IntLIFNode, leak_fraction, make_lif, seq_apply
+from trainer.snn import (
+    INPUT_LEVELS,
+    IntLIFNode,
+    check_input_mode,
+    leak_fraction,
+    make_lif,
+    seq_apply,
+)
 from trainer.supernet import SubnetConfig, SuperNet
 
 
@@ -44,29 +57,47 @@ class FoldedLayer(nn.Module):
             return F.conv2d(x, weight, stride=self.stride, padding=self.padding)
         return F.linear(x.flatten(1), weight)
 
-    def quantised(self, bits: int):
-        """(integer weights, integer threshold, integer bias, scale) -- as used in QAT."""
+    def quantised(self, bits: int, input_levels: int = 1):
+        """(integer weights, integer threshold, integer bias, unit) -- as used in QAT.
+
+        The unit (real value of one integer step of the potential) is the weight scale divided
+        by ``input_levels`` (255 for the analog first layer, whose inputs are integer pixel
+        values; 1 for spikes)."""
         scale = quant.weight_scale(self.weight, bits)
         w = quant.quantize_int(self.weight, bits, scale)
-        theta = quant.threshold_int(scale)
-        b = quant.bias_int(self.bias, scale)
-        return w, theta, b, scale
+        unit = scale / input_levels
+        theta = quant.threshold_int(unit)
+        b = quant.bias_int(self.bias, unit)
+        return w, theta, b, unit
 
 
 class FoldedSNN(nn.Module):
+    """`tau` applies to every layer unless `layer_taus` gives one per layer (imported
+    networks); `input_mode` is ``spikes`` or ``analog`` (module docstring)."""
+
     def __init__(self, in_shape: Sequence[int], layers: Sequence[FoldedLayer], tau: float,
-                 timesteps: int, reset: str = "hard"):
+                 timesteps: int, reset: str = "hard", input_mode: str = "spikes",
+                 layer_taus: Optional[Sequence[float]] = None):
         super().__init__()
         self.in_shape = tuple(int(v) for v in in_shape)
         self.layers = nn.ModuleList(layers)
         self.tau = float(tau)
         self.timesteps = int(timesteps)
         self.reset = reset
+        self.input_mode = check_input_mode(input_mode)
+        taus = [self.tau] * len(layers) if layer_taus is None else [float(t) for t in layer_taus]
+        if len(taus) != len(layers):
+            raise ValueError(f"layer_taus has {len(taus)} values for {len(layers)} layers")
+        self.layer_taus = taus
         self.leak_num, self.leak_shift = leak_fraction(self.tau)
-        self.lifs = nn.ModuleList(make_lif(self.tau, reset) for _ in layers)
-        self.int_lifs = nn.ModuleList(
-            IntLIFNode(self.leak_num, self.leak_shift, reset) for _ in layers
-        )
+        self.leaks = [leak_fraction(t) for t in taus]
+        self.lifs = nn.ModuleList(make_lif(t, reset) for t in taus)
+        self.int_lifs = nn.ModuleList(IntLIFNode(n, k, reset) for n, k in self.leaks)
+
+    def input_levels(self, i: int) -> int:
+        """Integer input levels of layer `i` in the quantised model (255 for the analog first
+        layer, else 1: spikes)."""
+        return INPUT_LEVELS if i == 0 and self.input_mode == "analog" else 1
 
     @property
     def n_classes(self) -> int:
@@ -82,7 +113,10 @@ class FoldedSNN(nn.Module):
                 x = seq_apply(lambda z: layer.current(z, layer.weight) + layer.bias, x)
                 x = self.lifs[i](x)
             else:
-                w, theta, b, _ = layer.quantised(bits)
+                levels = self.input_levels(i)
+                w, theta, b, _ = layer.quantised(bits, levels)
+                if levels > 1:
+                    x = torch.round(x * levels)
                 x = seq_apply(lambda z: layer.current(z, w), x)
                 x = self.int_lifs[i](x, float(theta), b)
             spikes.append(x)
@@ -97,7 +131,8 @@ class FoldedSNN(nn.Module):
 
     def to_state(self) -> dict:
         return {"in_shape": list(self.in_shape), "tau": self.tau, "timesteps": self.timesteps,
-                "reset": self.reset, "layers": self.describe(),
+                "reset": self.reset, "layers": self.describe(), "input_mode": self.input_mode,
+                "layer_taus": list(self.layer_taus),
                 "state_dict": {k: v.detach().clone() for k, v in self.state_dict().items()}}
 
     @staticmethod
@@ -108,7 +143,8 @@ class FoldedSNN(nn.Module):
             for d in state["layers"]
         ]
         net = FoldedSNN(state["in_shape"], layers, state["tau"], state["timesteps"],
-                        state["reset"])
+                        state["reset"], state.get("input_mode", "spikes"),
+                        state.get("layer_taus"))
         net.load_state_dict(state["state_dict"])
         return net
 
@@ -139,4 +175,5 @@ def fold_subnet(supernet: SuperNet, cfg: SubnetConfig) -> FoldedSNN:
     scale = norm.gain / torch.sqrt(norm.running_sq + norm.eps)
     layers.append(FoldedLayer("dense", head * scale.view(-1, 1), float(norm.shift), 1, 0,
                               (c, h, w), (supernet.n_classes,)))
-    return FoldedSNN(supernet.in_shape, layers, cfg.tau, cfg.timesteps, supernet.space.reset)
+    return FoldedSNN(supernet.in_shape, layers, cfg.tau, cfg.timesteps, supernet.space.reset,
+                     getattr(supernet, "input_mode", "spikes"))

@@ -34,7 +34,7 @@ def weight_scale(w: torch.Tensor, bits: int) -> torch.Tensor:
     else:
         s = w.abs().max() / qmax(bits)
     if not torch.isfinite(s) or s <= 0:
-        s = torch.tensor(1.0, dtype=w.dtype)
+        s = torch.tensor(1.0, dtype=w.dtype, device=w.device)
     return s.to(w.dtype)
 
 

@@ -21,7 +21,6 @@ Everything here maps one-to-one onto the TrueAsync neuron of docs/fixed-point.md
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Optional
 
 import numpy as np
@@ -29,33 +28,25 @@ import torch
 import torch.nn as nn
 from spikingjelly.activation_based import base, neuron, surrogate
 
-TAU_CHOICES = (2.0, 4.0, 8.0)  # leak 1/2, 3/4, 7/8
+from trainer.leak import TAU_CHOICES, leak_fraction, tau_from_leak  # noqa: F401 (re-exported)
+
+#: How a model reads its input frames. ``spikes``: a pixel/polarity spikes in a step when its
+#: frame value is > 0 (event data, rate-coded images). ``analog``: the frame values (``direct``
+#: image encoding), quantised to ``INPUT_LEVELS`` levels, drive the first layer, which the
+#: export turns into an off-chip encoder (docs/fixed-point.md, "Direct image input").
+INPUT_MODES = ("spikes", "analog")
+INPUT_LEVELS = 255
 
 
-def leak_fraction(tau: float) -> tuple[int, int]:
-    """`(leak_num, leak_shift)` with `leak_num / 2**leak_shift == 1 - 1/tau` exactly.
-
-    `tau = inf` (or 0) means no leak (an IF neuron): `(1, 0)`. Raises ValueError when the leak is
-    not a binary fraction with `leak_shift <= 16`.
-    """
-    if tau is None or math.isinf(tau) or tau == 0:
-        return 1, 0
-    if tau < 1:
-        raise ValueError(f"tau must be >= 1 (got {tau})")
-    leak = Fraction(1) - Fraction(tau).limit_denominator(1 << 20) ** -1
-    for shift in range(0, 17):
-        num = leak * (1 << shift)
-        if num.denominator == 1:
-            return int(num), shift
-    raise ValueError(
-        f"tau={tau} gives leak {float(leak)} which is not n / 2**k with k <= 16; "
-        f"use one of {TAU_CHOICES} or an IF neuron (tau=inf)"
-    )
+def input_mode_for(encoding: Optional[str]) -> str:
+    """The model input mode for a dataset encoding: ``direct`` -> analog, else spikes."""
+    return "analog" if encoding == "direct" else "spikes"
 
 
-def tau_from_leak(leak_num: int, leak_shift: int) -> float:
-    leak = leak_num / float(1 << leak_shift)
-    return math.inf if leak >= 1.0 else 1.0 / (1.0 - leak)
+def check_input_mode(mode: str) -> str:
+    if mode not in INPUT_MODES:
+        raise ValueError(f"input_mode must be one of {INPUT_MODES}, got {mode!r}")
+    return mode
 
 
 def make_lif(tau: float, reset: str = "hard") -> neuron.LIFNode:
@@ -168,15 +159,34 @@ def spike_input(frames: torch.Tensor) -> torch.Tensor:
     return (frames > 0).to(torch.float32).transpose(0, 1).contiguous()
 
 
-def rebin(frames: torch.Tensor, timesteps: int) -> torch.Tensor:
-    """Merge the time bins of frames [N, T, ...] into `timesteps` bins (sum of groups)."""
+def analog_input(frames: torch.Tensor) -> torch.Tensor:
+    """Direct-encoded frames [N, T, C, H, W] in [0, 1] -> [T, N, C, H, W] quantised to
+    ``INPUT_LEVELS`` levels (what the fixed-point encoder sees: ``round(x * 255) / 255``)."""
+    x = torch.clamp(frames.to(torch.float32), 0.0, 1.0)
+    return (torch.round(x * INPUT_LEVELS) / INPUT_LEVELS).transpose(0, 1).contiguous()
+
+
+def rebin(frames: torch.Tensor, timesteps: int, reduce: str = "sum") -> torch.Tensor:
+    """Merge the time bins of frames [N, T, ...] into `timesteps` bins (sum of groups, or
+    their mean for analog frames)."""
     t = frames.shape[1]
     if timesteps == t:
         return frames
     if t % timesteps:
         raise ValueError(f"cannot rebin {t} frames into {timesteps} steps (not a divisor)")
     g = t // timesteps
-    return frames.reshape(frames.shape[0], timesteps, g, *frames.shape[2:]).sum(dim=2)
+    grouped = frames.reshape(frames.shape[0], timesteps, g, *frames.shape[2:])
+    return grouped.mean(dim=2) if reduce == "mean" else grouped.sum(dim=2)
+
+
+def model_input(frames: torch.Tensor, timesteps: int, input_mode: str = "spikes",
+                device=None) -> torch.Tensor:
+    """Dataset frames [N, T, ...] -> the model's input [timesteps, N, ...] on ``device``."""
+    if device is not None:
+        frames = frames.to(device, non_blocking=True)
+    if input_mode == "analog":
+        return analog_input(rebin(frames, timesteps, "mean"))
+    return spike_input(rebin(frames, timesteps))
 
 
 def input_spikes_hwc(frames) -> np.ndarray:

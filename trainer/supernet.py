@@ -22,7 +22,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
-from trainer.snn import TAU_CHOICES, ScaleNorm, leak_fraction, make_lif, seq_apply
+from trainer.snn import (
+    TAU_CHOICES,
+    ScaleNorm,
+    check_input_mode,
+    leak_fraction,
+    make_lif,
+    seq_apply,
+)
 
 OPS = ("conv3", "conv5", "skip")
 
@@ -170,10 +177,15 @@ def conv_out(size: int, k: int, stride: int) -> int:
 
 
 class SuperNet(nn.Module):
-    """Shared weights for every sub-network of `space` on inputs of shape (C, H, W)."""
+    """Shared weights for every sub-network of `space` on inputs of shape (C, H, W).
 
-    def __init__(self, in_shape: Sequence[int], n_classes: int, space: SearchSpace):
+    `input_mode`: ``spikes`` (binary input: event data, rate-coded images) or ``analog``
+    (direct-encoded images; `trainer.snn.input_mode_for(frameset.encoding)`)."""
+
+    def __init__(self, in_shape: Sequence[int], n_classes: int, space: SearchSpace,
+                 input_mode: str = "spikes"):
         super().__init__()
+        self.input_mode = check_input_mode(input_mode)
         self.in_shape = tuple(int(v) for v in in_shape)
         self.n_classes = int(n_classes)
         self.space = space
@@ -225,7 +237,7 @@ class SuperNet(nn.Module):
             node.tau = float(tau)
 
     def forward(self, x_seq: torch.Tensor, cfg: SubnetConfig, return_all: bool = False):
-        """`x_seq` [T, N, C, H, W] binary spikes -> output spikes [T, N, n_classes]."""
+        """`x_seq` [T, N, C, H, W] (spikes, or analog values) -> output spikes [T, N, K]."""
         functional.reset_net(self)
         self.set_tau(cfg.tau)
         layers, c_last = self.active_layers(cfg)

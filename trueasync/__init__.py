@@ -5,9 +5,14 @@ adds the plain-Python model (`trueasync.model`) and the result type.
 
     import trueasync as ta
     result = ta.simulate(network, ta.Architecture(), inputs, semantics="timestep", preset="loihi")
+
+The extension is loaded on first use of a name that needs it (`simulate`, `SimulationError`, ...),
+so `trueasync.model`, `trueasync.workload` and the trainer import without it.
 """
 
 from __future__ import annotations
+
+import importlib
 
 from trueasync.model import (
     Architecture,
@@ -20,8 +25,22 @@ from trueasync.model import (
     SparseProjection,
 )
 from trueasync.result import SimResult
-from trueasync.api import SimulationError, area_and_static_power, load_preset, map_network, preset_names, simulate
-from trueasync.api import CancelToken, SimulationCancelled, event_costs
+
+# name -> module that defines it; importing that module loads the compiled extension
+_LAZY = {name: "trueasync.api" for name in (
+    "SimulationError", "area_and_static_power", "load_preset", "map_network", "preset_names",
+    "simulate", "CancelToken", "SimulationCancelled", "event_costs",
+)}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trueasync' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Architecture",

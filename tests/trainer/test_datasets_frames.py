@@ -21,22 +21,22 @@ from trainer.datasets import (
 def test_event_bins_exact():
     # window [0, 100): T=4 -> bins [0,25) [25,50) [50,75) [75,100)
     ev = make_events([0, 1, 1, 2, 3], [0, 0, 0, 1, 2], [0, 24, 25, 74, 99], [1, 0, 0, 1, 1])
-    f = events_to_frames(ev, (3, 4), 4, window=(0, 100), encoding="count")
+    f = events_to_frames(ev, (4, 3, 2), 4, window=(0, 100), encoding="count")  # (W, H, P)
     assert f.shape == (4, 2, 3, 4) and f.dtype == np.float32 and f.sum() == 5
     assert f[0, 1, 0, 0] == 1 and f[0, 0, 0, 1] == 1
     assert f[1, 0, 0, 1] == 1 and f[2, 1, 1, 2] == 1 and f[3, 1, 2, 3] == 1
     # default window: first event .. last event + 1
-    g = events_to_frames(ev, (3, 4), 1, encoding="count")
+    g = events_to_frames(ev, (4, 3, 2), 1, encoding="count")
     assert g.sum() == 5 and g[0, 0, 0, 1] == 2
-    assert events_to_frames(ev, (3, 4), 1, encoding="binary")[0, 0, 0, 1] == 1
+    assert events_to_frames(ev, (4, 3, 2), 1, encoding="binary")[0, 0, 0, 1] == 1
 
 
 def test_events_outside_window_or_sensor_ignored_and_downsample():
     ev = make_events([0, 5, 1, 3], [0, 0, 9, 3], [5, 5, 5, 200], [1, 1, 1, 1])
-    f = events_to_frames(ev, (4, 4), 2, window=(0, 100), encoding="count")
+    f = events_to_frames(ev, (4, 4, 2), 2, window=(0, 100), encoding="count")
     assert f.sum() == 1
     ev2 = make_events([0, 1, 2, 3], [0, 1, 2, 3], [0, 0, 0, 0], [1, 1, 1, 1])
-    d = events_to_frames(ev2, (4, 4), 1, encoding="count", downsample=2)
+    d = events_to_frames(ev2, (4, 4, 2), 1, encoding="count", downsample=2)
     assert d.shape == (1, 2, 2, 2) and d[0, 1].tolist() == [[2, 0], [0, 2]]
 
 
@@ -83,8 +83,8 @@ def test_stratified_split_and_limit():
 def test_count_and_binary_frames_property(evs, timesteps):
     x, y, p, t = (np.array(v) for v in zip(*evs))
     ev = make_events(x, y, t, p)
-    count = events_to_frames(ev, (5, 6), timesteps, window=(0, 1000), encoding="count")
-    binary = events_to_frames(ev, (5, 6), timesteps, window=(0, 1000), encoding="binary")
+    count = events_to_frames(ev, (6, 5, 2), timesteps, window=(0, 1000), encoding="count")
+    binary = events_to_frames(ev, (6, 5, 2), timesteps, window=(0, 1000), encoding="binary")
     assert count.sum() == len(evs)
     assert np.array_equal(binary, np.minimum(count, 1))
     # each event lands in bin t * T // 1000 at its own pixel and polarity

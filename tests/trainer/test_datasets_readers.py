@@ -366,20 +366,22 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
            "truck"]
 
 
-def write_cifar10dvs_tree(root: Path):
+def write_cifar10dvs_tree(root: Path, numbers=(2, 10)):
+    """File cifar10_<class>_<n>.aedat holds n events at x_raw = class label, y_raw = n."""
     for lab, c in enumerate(CLASSES):
         (root / c).mkdir(parents=True)
-        for idx in (2, 10):  # natural order: _2 before _10
+        for idx in numbers:
             raw = [(lab, idx, 0, 5 * k) for k in range(idx)]
             (root / c / f"cifar10_{c}_{idx}.aedat").write_bytes(aedat2_bytes(raw))
 
 
 def test_cifar10dvs_layout(tmp_path):
     write_cifar10dvs_tree(tmp_path / "CIFAR10-DVS")
-    tr = load_events("cifar10-dvs", tmp_path, "train")
-    te = load_events("cifar10-dvs", tmp_path, "test")
+    tr = load_events("cifar10-dvs", tmp_path, "train", split_protocol="natural")
+    te = load_events("cifar10-dvs", tmp_path, "test", split_protocol="natural")
     assert tr.labels.tolist() == list(range(10)) and te.labels.tolist() == list(range(10))
     assert [e.size for e in tr.events] == [2] * 10 and [e.size for e in te.events] == [10] * 10
+    assert tr.split_protocol == "natural"
     e = te.events[3]
     assert set(e["x"].tolist()) == {127 - 10} and set(e["y"].tolist()) == {127 - 3}
     assert e["p"].all() and e["t"].tolist() == list(range(0, 50, 5))
@@ -388,13 +390,47 @@ def test_cifar10dvs_layout(tmp_path):
     assert fs.frames[fs.labels == 3].sum() == 2 + 5  # binary: 2 events of file _2, 5 bins of _10
 
 
+@pytest.mark.parametrize("protocol, test_numbers", [
+    ("tebn", [0, 1]),            # first ceil(10 %) in natural order: samples 0.. of a class
+    ("spikingjelly", [9]),       # lexicographic 0 1 10 11 2 .. 9; ceil(0.9 * 12) = 11 train
+    ("natural", [10, 11]),       # natural order, floor(0.9 * 12) = 10 train
+])
+def test_cifar10dvs_named_splits(tmp_path, protocol, test_numbers):
+    write_cifar10dvs_tree(tmp_path, numbers=range(12))
+    te = load_events("cifar10-dvs", tmp_path, "test", split_protocol=protocol)
+    tr = load_events("cifar10-dvs", tmp_path, "train", split_protocol=protocol)
+    per_class = [sorted(int(e.size) for e, lab in zip(te.events, te.labels) if lab == c)
+                 for c in range(10)]
+    assert per_class == [test_numbers] * 10  # a file's event count is its number
+    assert len(tr.events) == 10 * (12 - len(test_numbers))
+    assert te.split_protocol == protocol == tr.split_protocol
+    if protocol == "tebn":  # the default
+        assert load_frames("cifar10-dvs", tmp_path, "test", 1).split_protocol == "tebn"
+
+
+def test_cifar10dvs_random_split_is_seeded_and_named(tmp_path):
+    write_cifar10dvs_tree(tmp_path, numbers=range(12))
+    a = load_events("cifar10-dvs", tmp_path, "test", split_protocol="random", split_seed=3)
+    b = load_events("cifar10-dvs", tmp_path, "test", split_protocol="random", split_seed=3)
+    c = load_events("cifar10-dvs", tmp_path, "test", split_protocol="random", split_seed=4)
+    tr = load_events("cifar10-dvs", tmp_path, "train", split_protocol="random", split_seed=3)
+    sizes = lambda es: [int(e.size) for e in es.events]  # noqa: E731
+    assert sizes(a) == sizes(b) != sizes(c) and len(a.events) == 10  # 12 - ceil(10.8) a class
+    assert not set(zip(sizes(a), a.labels.tolist())) & set(zip(sizes(tr), tr.labels.tolist()))
+    assert a.split_protocol == "random (split_seed 3)"
+    with pytest.raises(DatasetError, match="unknown split protocol 'papers'; choose one of tebn"):
+        load_events("cifar10-dvs", tmp_path, "test", split_protocol="papers")
+    with pytest.raises(DatasetError, match="nmnist has a fixed train/test split"):
+        load_events("nmnist", tmp_path, "test", split_protocol="tebn")
+
+
 def test_cifar10dvs_bad(tmp_path):
     root = tmp_path / "c"
     write_cifar10dvs_tree(root)
     bad = root / "cat" / "cifar10_cat_10.aedat"
     bad.write_bytes(b"#!AER-DAT4.0\r\n\x00")
     with pytest.warns(DatasetWarning, match="cifar10_cat_10.aedat"):
-        fs = load_frames("cifar10-dvs", root, "test", 1)
+        fs = load_frames("cifar10-dvs", root, "test", 1, split_protocol="natural")
     assert len(fs) == 9 and "unsupported AEDAT version 4.0" in fs.skipped[0][1]
     import shutil
     shutil.rmtree(root / "dog")

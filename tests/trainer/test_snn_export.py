@@ -240,7 +240,7 @@ def test_nir_import_foreign_and_errors():
                            v_reset=np.zeros(6), w_in=np.ones(6)),
         "output": nir.Output(output_type={"output": np.array([6])}),
     }, edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
-    imp = nir_to_network(graph, weight_bits=8)
+    imp = nir_to_network(graph, weight_bits=8, dt=1.0)  # tau in time steps
     lif = imp.network.layers[1]
     assert (lif.leak_num, lif.leak_shift) == (3, 2)
     assert imp.network.projections[0].weights.shape == (5, 6)
@@ -263,4 +263,4 @@ def test_nir_import_foreign_and_errors():
         "output": nir.Output(output_type={"output": np.array([6])}),
     }, edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")])
     with pytest.raises(NirImportError, match="tau_syn == dt"):
-        nir_to_network(syn)
+        nir_to_network(syn, dt=1.0)

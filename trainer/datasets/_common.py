@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -24,10 +25,103 @@ class EventSet:
     labels: np.ndarray
     n_classes: int
     name: str
-    sensor_size: tuple[int, int, int]  # (H, W, C)
+    sensor_size: tuple[int, int, int]  # Tonic's (W, H, P)
     split: str
     skipped: list[tuple[str, str]] = field(default_factory=list)
     class_names: list[str] | None = None
+    split_protocol: str = ""
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """Where one sample's events are: a file, or the segment ``[start_us, end_us)`` of one
+    (shifted to start at 0, window ``(0, end_us - start_us)``)."""
+
+    path: str
+    start_us: Optional[int] = None
+    end_us: Optional[int] = None
+
+    @property
+    def window(self) -> Optional[tuple[int, int]]:
+        if self.start_us is None:
+            return None
+        return (0, int(self.end_us) - int(self.start_us))
+
+    def cut(self, events: np.ndarray) -> np.ndarray:
+        if self.start_us is None:
+            return events
+        t = events["t"]
+        seg = events[(t >= self.start_us) & (t < self.end_us)].copy()
+        seg["t"] -= self.start_us
+        return seg
+
+
+@dataclass
+class EventIndex:
+    """One split of an event dataset before reading: which sample is where, and its label.
+
+    ``read_file(path)`` reads one file (raising ``CorruptFileError``); :meth:`samples` reads
+    the samples in order, one file at a time, so memory holds one file's events, never the
+    split's."""
+
+    refs: list[EventRef]
+    labels: np.ndarray
+    n_classes: int
+    name: str
+    sensor_size: tuple[int, int, int]  # Tonic's (W, H, P)
+    split: str
+    read_file: Callable[[str], np.ndarray]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    class_names: list[str] | None = None
+    split_protocol: str = ""
+    windows: Optional[list] = None  # per sample, overrides EventRef.window (digits-dvs)
+    where: str = ""  # the folder the files are in, for messages
+    expected: str = "readable event files"  # what a readable split holds, for messages
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def window(self, i: int):
+        return self.windows[i] if self.windows is not None else self.refs[i].window
+
+    def samples(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(position, events) of every readable sample, in order; unreadable files are
+        appended to ``skipped`` (each once) and their samples are left out."""
+        from .errors import CorruptFileError
+
+        cur_path, cur_events, bad = None, None, set()
+        for i, ref in enumerate(self.refs):
+            if ref.path != cur_path:
+                cur_path, cur_events = ref.path, None
+                if ref.path in bad:
+                    continue
+                if not Path(ref.path).is_file() and not ref.path.startswith("#"):
+                    self.skipped.append((ref.path, "missing file"))
+                    bad.add(ref.path)
+                    continue
+                try:
+                    cur_events = self.read_file(ref.path)
+                except CorruptFileError as exc:
+                    self.skipped.append((exc.path, exc.reason))
+                    bad.add(ref.path)
+                    continue
+            if cur_events is None:
+                continue
+            yield i, ref.cut(cur_events)
+
+    def fingerprint(self) -> list:
+        """What identifies the samples' content: path, size and mtime of every file, plus
+        the segment bounds (for cache keys)."""
+        out, seen = [], {}
+        for ref in self.refs:
+            if ref.path not in seen:
+                try:
+                    st = os.stat(ref.path)
+                    seen[ref.path] = [st.st_size, st.st_mtime_ns]
+                except OSError:
+                    seen[ref.path] = None
+            out.append([ref.path, ref.start_us, ref.end_us, seen[ref.path]])
+        return out
 
 
 @dataclass
@@ -38,10 +132,11 @@ class ImageSet:
     labels: np.ndarray
     n_classes: int
     name: str
-    sensor_size: tuple[int, int, int]  # (H, W, C)
+    sensor_size: tuple[int, int, int]  # Tonic's order: (W, H, C)
     split: str
     skipped: list[tuple[str, str]] = field(default_factory=list)
     class_names: list[str] | None = None
+    split_protocol: str = "official"
 
 
 def resolve_root(root, name: str, layout: str, looks_right: Callable[[Path], bool],

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import EventSet, canonical_split
+from ._common import EventIndex, EventRef, EventSet, canonical_split
 from .events import EVENT_DTYPE
 from .splits import limit_indices, stratified_split
 
@@ -226,16 +226,28 @@ def load_digits_dvs_events(cfg: CameraConfig = CameraConfig(), *, cache=None):
     return events, labels
 
 
-def load_digits_dvs(root=None, split: str = "train", *, limit=None,
-                    cfg: CameraConfig = CameraConfig()) -> EventSet:
-    """``digits-dvs`` split as an :class:`EventSet`. ``root``, if given, is the cache dir."""
+def index_digits_dvs(root=None, split: str = "train", *, limit=None,
+                     cfg: CameraConfig = CameraConfig()) -> EventIndex:
+    """``digits-dvs`` split as an :class:`EventIndex` over the cached event streams (``root``,
+    if given, is the cache dir)."""
     name = "digits-dvs"
     sp = canonical_split(name, split, {"train": "train", "test": "test", "all": "all"})
     events, labels = load_digits_dvs_events(cfg, cache=root)
     tr, te = stratified_split(labels, N_TEST, SPLIT_SEED)
     sel = {"train": tr, "test": te, "all": np.arange(labels.size)}[sp]
     sel = sel[limit_indices(labels[sel], limit)]
+    tag = f"#digits-dvs-{cfg.key()}"
     s = cfg.sensor_size
-    return EventSet([events[i] for i in sel], [(0, cfg.duration_us)] * sel.size,
-                    labels[sel].astype(np.int64), 10, name, (s, s, 2), sp, [],
-                    [str(d) for d in range(10)])
+    return EventIndex([EventRef(f"{tag}/{i}") for i in sel], labels[sel].astype(np.int64), 10,
+                      name, (s, s, 2), sp, lambda path: events[int(path.rsplit("/", 1)[1])],
+                      [], [str(d) for d in range(10)],
+                      f"fixed stratified {labels.size - N_TEST}/{N_TEST} (seed {SPLIT_SEED})",
+                      windows=[(0, cfg.duration_us)] * sel.size, where=str(cache_dir(root)))
+
+
+def load_digits_dvs(root=None, split: str = "train", *, limit=None,
+                    cfg: CameraConfig = CameraConfig()) -> EventSet:
+    """``digits-dvs`` split as an :class:`EventSet`. ``root``, if given, is the cache dir."""
+    from .event_datasets import materialise
+
+    return materialise(index_digits_dvs(root, split, limit=limit, cfg=cfg))

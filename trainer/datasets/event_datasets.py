@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import numpy as np
 
-from ._common import EventSet, canonical_split, natural_key, resolve_root
+from ._common import EventIndex, EventRef, EventSet, canonical_split, natural_key, resolve_root
 from .errors import CorruptFileError, DatasetError
 from .events import (
     NMNIST_SENSOR,
@@ -21,6 +22,8 @@ from .splits import limit_indices, nmnist_small_split
 
 # ----------------------------------------------------------------------------- N-MNIST
 
+NMNIST_SENSOR_WHP = (NMNIST_SENSOR[1], NMNIST_SENSOR[0], 2)  # Tonic's (W, H, P)
+
 NMNIST_LAYOUT = """\
   <root>/Train/<digit>/<id>.bin   (digit folders 0..9, 60,000 files)
   <root>/Test/<digit>/<id>.bin    (10,000 files)
@@ -28,31 +31,37 @@ NMNIST_LAYOUT = """\
   each .bin: 40-bit big-endian events (x, y, polarity bit + 23-bit timestamp in us)"""
 
 
-def _read_listed(paths, labels, reader, skipped):
+def materialise(index: EventIndex) -> EventSet:
+    """Read every sample of an index into memory (use trainer.datasets.stream for big sets)."""
     events, keep = [], []
-    for i, p in enumerate(paths):
-        if not Path(p).is_file():
-            skipped.append((str(p), "missing file"))
-            continue
-        try:
-            ev = reader(p)
-        except CorruptFileError as exc:
-            skipped.append((exc.path, exc.reason))
-            continue
+    for i, ev in index.samples():
         events.append(ev)
         keep.append(i)
-    return events, np.asarray(labels, np.int64)[keep]
+    return EventSet(events, [index.window(i) for i in keep],
+                    np.asarray(index.labels, np.int64)[keep], index.n_classes, index.name,
+                    index.sensor_size, index.split, index.skipped, index.class_names,
+                    index.split_protocol)
 
 
-def _nonempty(name, root, es: EventSet, expected) -> EventSet:
-    if not es.events:
+def nonempty(es, where, expected):
+    """Raise DatasetError when nothing of a split could be read (first skipped files named)."""
+    if not len(es.labels):
         detail = "; ".join(f"{p}: {r}" for p, r in es.skipped[:5])
-        raise DatasetError(f"{name}: no readable samples for split {es.split!r} in {root} "
+        raise DatasetError(f"{es.name}: no readable samples for split {es.split!r} in {where} "
                            f"(expected {expected}); skipped: {detail or 'none found'}")
     return es
 
 
-def load_nmnist(root, split: str = "train", *, limit=None) -> EventSet:
+def _file_index(name, paths, labels, limit, reader, sensor, split, n_classes, class_names,
+                protocol, skipped=None) -> EventIndex:
+    idx = limit_indices(labels, limit)
+    return EventIndex([EventRef(str(paths[i])) for i in idx],
+                      np.asarray(labels, np.int64)[idx] if len(idx) else np.zeros(0, np.int64),
+                      n_classes, name, sensor, split, reader, list(skipped or []), class_names,
+                      protocol)
+
+
+def index_nmnist(root, split: str = "train", *, limit=None) -> EventIndex:
     name = "nmnist"
     base = resolve_root(root, name, NMNIST_LAYOUT,
                         lambda p: (p / "Train").is_dir() or (p / "Test").is_dir(),
@@ -74,13 +83,15 @@ def load_nmnist(root, split: str = "train", *, limit=None) -> EventSet:
     if not paths:
         raise DatasetError(f"{name}: no .bin files under {folder}/<digit>/. "
                            f"Expected layout:\n{NMNIST_LAYOUT}")
-    idx = limit_indices(labels, limit)
-    skipped: list[tuple[str, str]] = []
-    events, labs = _read_listed([paths[i] for i in idx], [labels[i] for i in idx],
-                                read_nmnist_bin, skipped)
-    es = EventSet(events, [None] * len(events), labs, 10, name, NMNIST_SENSOR + (2,),
-                  sp.lower(), skipped, [str(d) for d in range(10)])
-    return _nonempty(name, folder, es, "*.bin files")
+    index = _file_index(name, paths, labels, limit, read_nmnist_bin, NMNIST_SENSOR_WHP,
+                        sp.lower(), 10, [str(d) for d in range(10)], "official Train/Test")
+    index.where, index.expected = str(folder), "*.bin files"
+    return index
+
+
+def load_nmnist(root, split: str = "train", *, limit=None) -> EventSet:
+    index = index_nmnist(root, split, limit=limit)
+    return nonempty(materialise(index), index.where, index.expected)
 
 
 # ----------------------------------------------------------------------------- nmnist-small
@@ -147,7 +158,7 @@ def nmnist_small_index(root) -> tuple[np.ndarray, np.ndarray, list[Path]]:
     return np.asarray(ids), np.asarray(labels, np.int64), [base / f for f in files]
 
 
-def load_nmnist_small(root, split: str = "train", *, limit=None) -> EventSet:
+def index_nmnist_small(root, split: str = "train", *, limit=None) -> EventIndex:
     """nmnist-small: ``train`` (800), ``val`` (200, alias ``validation`` and ``test``:
     the folder has no test recordings) or ``all`` (1,000); see
     :func:`~trainer.datasets.splits.nmnist_small_split`."""
@@ -157,12 +168,17 @@ def load_nmnist_small(root, split: str = "train", *, limit=None) -> EventSet:
     ids, labels, paths = nmnist_small_index(root)
     tr, va = nmnist_small_split(labels)
     sel = {"train": tr, "val": va, "all": np.arange(ids.size)}[sp]
-    sel = sel[limit_indices(labels[sel], limit)]
-    skipped: list[tuple[str, str]] = []
-    events, labs = _read_listed([paths[i] for i in sel], labels[sel], read_nmnist_bin, skipped)
-    es = EventSet(events, [None] * len(events), labs, 10, name, NMNIST_SENSOR + (2,), sp,
-                  skipped, [str(d) for d in range(10)])
-    return _nonempty(name, paths[0].parent, es, "*.bs2 files")
+    index = _file_index(name, [paths[i] for i in sel], labels[sel], limit, read_nmnist_bin,
+                        NMNIST_SENSOR_WHP, sp, 10, [str(d) for d in range(10)],
+                        "fixed stratified 800/200 (nmnist_small_split, seed 0)")
+    index.where, index.expected = str(paths[0].parent), "*.bs2 files"
+    return index
+
+
+def load_nmnist_small(root, split: str = "train", *, limit=None) -> EventSet:
+    """nmnist-small as an :class:`EventSet` (see :func:`index_nmnist_small`)."""
+    index = index_nmnist_small(root, split, limit=limit)
+    return nonempty(materialise(index), index.where, index.expected)
 
 
 # ----------------------------------------------------------------------------- DVS Gesture
@@ -208,7 +224,7 @@ def read_dvsgesture_labels(path) -> list[tuple[int, int, int]]:
     return rows
 
 
-def load_dvsgesture(root, split: str = "train", *, limit=None) -> EventSet:
+def index_dvsgesture(root, split: str = "train", *, limit=None) -> EventIndex:
     """DVS128 Gesture: every labelled segment of every listed trial is one sample;
     its events are shifted to start at 0 and its window is ``(0, end - start)``."""
     name = "dvsgesture"
@@ -225,7 +241,7 @@ def load_dvsgesture(root, split: str = "train", *, limit=None) -> EventSet:
     if not trials:
         raise DatasetError(f"{name}: {listing} lists no trials")
     skipped: list[tuple[str, str]] = []
-    segments = []  # (aedat path, label, start, end)
+    refs, labels = [], []
     for tr in trials:
         aedat = base / tr
         lab_path = base / (Path(tr).stem + "_labels.csv")
@@ -240,30 +256,20 @@ def load_dvsgesture(root, split: str = "train", *, limit=None) -> EventSet:
         except CorruptFileError as exc:
             skipped.append((exc.path, exc.reason))
             continue
-        segments += [(aedat, lab, s, e) for lab, s, e in rows]
-    labels_all = [s[1] for s in segments]
-    idx = limit_indices(labels_all, limit) if segments else []
-    cache: dict[Path, np.ndarray | None] = {}
-    events, windows, labels = [], [], []
-    for i in idx:
-        aedat, lab, s, e = segments[i]
-        if aedat not in cache:
-            try:
-                cache[aedat] = read_aedat31_polarity(aedat)
-            except CorruptFileError as exc:
-                skipped.append((exc.path, exc.reason))
-                cache[aedat] = None
-        ev = cache[aedat]
-        if ev is None:
-            continue
-        seg = ev[(ev["t"] >= s) & (ev["t"] < e)].copy()
-        seg["t"] -= s
-        events.append(seg)
-        windows.append((0, e - s))
-        labels.append(lab)
-    es = EventSet(events, windows, np.asarray(labels, np.int64), 11, name, (128, 128, 2), sp,
-                  skipped, list(DVSGESTURE_CLASSES))
-    return _nonempty(name, base, es, "trials listed in " + listing.name)
+        refs += [EventRef(str(aedat), s, e) for _, s, e in rows]
+        labels += [lab for lab, _, _ in rows]
+    idx = limit_indices(labels, limit) if refs else np.zeros(0, np.int64)
+    return EventIndex([refs[i] for i in idx], np.asarray(labels, np.int64)[idx], 11, name,
+                      (128, 128, 2), sp, read_aedat31_polarity, skipped,
+                      list(DVSGESTURE_CLASSES), "official trials_to_train/test.txt",
+                      where=str(base), expected=f"trials listed in {listing.name}")
+
+
+def load_dvsgesture(root, split: str = "train", *, limit=None) -> EventSet:
+    """DVS128 Gesture as an :class:`EventSet` (see :func:`index_dvsgesture`); trials are
+    read one at a time."""
+    index = index_dvsgesture(root, split, limit=limit)
+    return nonempty(materialise(index), index.where, index.expected)
 
 
 # ----------------------------------------------------------------------------- CIFAR10-DVS
@@ -276,9 +282,49 @@ CIFAR10DVS_LAYOUT = """\
                            horse ship truck (as published: cifar10_<class>_<n>.aedat,
                            1,000 a class; AEDAT 2.0 with DVS128 addresses, or AEDAT 3.1)
   (<root> may also be the parent of a folder named CIFAR10-DVS, CIFAR10DVS or cifar10-dvs)
-  split: per class, files in natural name order; the first 90% are 'train', the rest 'test'"""
+  splits: see CIFAR10DVS_SPLITS (the folder has no official split)"""
 
+#: Named train/test protocols for CIFAR10-DVS (the dataset defines none). Per class:
+CIFAR10DVS_SPLITS = {
+    # TEBN (Duan et al., NeurIPS 2022; SpikingJelly's CIFAR10DVSTEBNSplit): samples 0-99 of
+    # each class are the test set, 100-999 train: here the first 10 % in natural name order
+    "tebn": "per class, the first 10 % of the files in natural name order (cifar10_<c>_0 .. _99 "
+            "of the published 1,000) are test, the rest train (TEBN, NeurIPS 2022; "
+            "SpikingJelly CIFAR10DVSTEBNSplit)",
+    # SpikingJelly split_to_train_test_set(0.9, CIFAR10DVS(...), 10): files in the
+    # lexicographic order of torchvision's DatasetFolder, the first ceil(0.9 n) train
+    "spikingjelly": "per class, files in lexicographic name order (as SpikingJelly's "
+                    "DatasetFolder lists them), the first ceil(0.9 n) train, the rest test "
+                    "(split_to_train_test_set(0.9, random_split=False))",
+    "natural": "per class, files in natural name order (_2 before _10), the first floor(0.9 n) "
+               "train, the rest test",
+    "random": "per class, a seeded random 90/10 split (numpy default_rng(split_seed) "
+              "permutation of the files in natural order, ceil(0.9 n) train)",
+}
+CIFAR10DVS_DEFAULT_SPLIT = "tebn"
 CIFAR10DVS_TRAIN_FRACTION = 0.9
+
+
+def cifar10dvs_split(files: list, protocol: str, split_seed: int = 0):
+    """(train, test) file lists of one class under a named protocol (CIFAR10DVS_SPLITS)."""
+    nat = sorted(files, key=natural_key)
+    n = len(nat)
+    if protocol == "tebn":
+        k = int(math.ceil(0.1 * n))
+        return nat[k:], nat[:k]
+    if protocol == "spikingjelly":
+        lex = sorted(files, key=lambda p: Path(p).name)
+        k = int(math.ceil(CIFAR10DVS_TRAIN_FRACTION * n))
+        return lex[:k], lex[k:]
+    if protocol == "natural":
+        k = int(n * CIFAR10DVS_TRAIN_FRACTION)
+        return nat[:k], nat[k:]
+    if protocol == "random":
+        perm = np.random.default_rng(split_seed).permutation(n)
+        k = int(math.ceil(CIFAR10DVS_TRAIN_FRACTION * n))
+        return ([nat[i] for i in sorted(perm[:k])], [nat[i] for i in sorted(perm[k:])])
+    raise DatasetError(f"cifar10-dvs: unknown split protocol {protocol!r}; choose one of "
+                       f"{', '.join(CIFAR10DVS_SPLITS)}")
 
 
 def read_cifar10dvs_file(path) -> np.ndarray:
@@ -295,8 +341,13 @@ def read_cifar10dvs_file(path) -> np.ndarray:
                                  "supports AEDAT 2.0 DVS128 and AEDAT 3.1)")
 
 
-def load_cifar10dvs(root, split: str = "train", *, limit=None) -> EventSet:
+def index_cifar10dvs(root, split: str = "train", *, limit=None, split_protocol=None,
+                     split_seed: int = 0) -> EventIndex:
     name = "cifar10-dvs"
+    protocol = CIFAR10DVS_DEFAULT_SPLIT if split_protocol is None else str(split_protocol)
+    if protocol not in CIFAR10DVS_SPLITS:
+        raise DatasetError(f"{name}: unknown split protocol {protocol!r}; choose one of "
+                           f"{', '.join(CIFAR10DVS_SPLITS)}")
     base = resolve_root(root, name, CIFAR10DVS_LAYOUT,
                         lambda p: any((p / c).is_dir() for c in CIFAR10_CLASSES),
                         ("CIFAR10-DVS", "CIFAR10DVS", "cifar10-dvs", "cifar10dvs"))
@@ -307,24 +358,34 @@ def load_cifar10dvs(root, split: str = "train", *, limit=None) -> EventSet:
                            f"{', '.join(missing)} missing. Expected layout:\n{CIFAR10DVS_LAYOUT}")
     paths, labels = [], []
     for lab, c in enumerate(CIFAR10_CLASSES):
-        files = sorted((base / c).glob("*.aedat"), key=natural_key)
+        files = list((base / c).glob("*.aedat"))
         if not files:
             raise DatasetError(f"{name}: incomplete dataset folder: no .aedat files in "
                                f"{base / c}. Expected layout:\n{CIFAR10DVS_LAYOUT}")
-        n_train = int(len(files) * CIFAR10DVS_TRAIN_FRACTION)
-        part = {"train": files[:n_train], "test": files[n_train:], "all": files}[sp]
+        train, test = cifar10dvs_split(files, protocol, split_seed)
+        part = {"train": train, "test": test, "all": sorted(files, key=natural_key)}[sp]
         paths += part
         labels += [lab] * len(part)
-    idx = limit_indices(labels, limit)
-    skipped: list[tuple[str, str]] = []
-    events, labs = _read_listed([paths[i] for i in idx], [labels[i] for i in idx],
-                                read_cifar10dvs_file, skipped)
-    es = EventSet(events, [None] * len(events), labs, 10, name, (128, 128, 2), sp, skipped,
-                  list(CIFAR10_CLASSES))
-    return _nonempty(name, base, es, "*.aedat files")
+    label = protocol if protocol != "random" else f"random (split_seed {split_seed})"
+    index = _file_index(name, paths, labels, limit, read_cifar10dvs_file, (128, 128, 2), sp, 10,
+                        list(CIFAR10_CLASSES), label)
+    index.where, index.expected = str(base), "*.aedat files"
+    return index
+
+
+def load_cifar10dvs(root, split: str = "train", *, limit=None, split_protocol=None,
+                    split_seed: int = 0) -> EventSet:
+    index = index_cifar10dvs(root, split, limit=limit, split_protocol=split_protocol,
+                             split_seed=split_seed)
+    return nonempty(materialise(index), index.where, index.expected)
 
 
 __all__ = [
+    "CIFAR10DVS_SPLITS",
+    "index_cifar10dvs",
+    "index_dvsgesture",
+    "index_nmnist",
+    "index_nmnist_small",
     "load_cifar10dvs",
     "load_dvsgesture",
     "load_nmnist",

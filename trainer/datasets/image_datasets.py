@@ -6,7 +6,10 @@ Images come back as float32 ``[N, C, H, W]`` in ``[0, 1]`` (uint8 / 255).
 from __future__ import annotations
 
 import io
+import os
 import pickle
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,19 +20,54 @@ from .event_datasets import CIFAR10_CLASSES
 from .splits import limit_indices
 
 
-def _finish(name, base, split, images, labels, n_classes, sensor, skipped, class_names, limit,
-            expected):
-    if len(images) == 0:
-        detail = "; ".join(f"{p}: {r}" for p, r in skipped[:5])
-        raise DatasetError(f"{name}: no readable samples for split {split!r} in {base} "
-                           f"(expected {expected}); skipped: {detail or 'none found'}")
-    imgs = np.concatenate(images) if isinstance(images, list) else images
-    labs = np.concatenate(labels).astype(np.int64) if isinstance(labels, list) else labels
-    idx = limit_indices(labs, limit)
-    if idx.size != labs.size:
-        imgs, labs = imgs[idx], labs[idx]
-    return ImageSet(np.ascontiguousarray(imgs, np.float32), labs, n_classes, name, sensor,
-                    split, skipped, class_names)
+@dataclass
+class ImageSource:
+    """One split of an image dataset before reading: ``chunks()`` yields ``(uint8 [n, C, H,
+    W], int64 labels)`` a file (CIFAR batch, .mat) or a thousand JPEGs at a time, appending
+    unreadable files to ``skipped``; so a cache can be written without holding the split."""
+
+    name: str
+    split: str
+    n_classes: int
+    sensor_size: tuple[int, int, int]  # Tonic's order: (W, H, C)
+    class_names: list[str] | None
+    where: str
+    expected: str
+    chunks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
+    skipped: list = field(default_factory=list)
+    limit_applied: bool = False  # the listing was limited before reading (Tiny-ImageNet)
+    files: list = field(default_factory=list)  # the files read, for cache keys
+
+    def fingerprint(self) -> list:
+        out = []
+        for f in self.files:
+            try:
+                st = os.stat(f)
+                out.append([str(f), st.st_size, st.st_mtime_ns])
+            except OSError:
+                out.append([str(f), None])
+        return out
+
+
+def read_source(src: ImageSource, limit=None) -> ImageSet:
+    """All images of a source in memory, float32 in [0, 1], at most ``limit`` (balanced)."""
+    images, labels = [], []
+    for im, lab in src.chunks():
+        images.append(im)
+        labels.append(lab)
+    if not images:
+        detail = "; ".join(f"{p}: {r}" for p, r in src.skipped[:5])
+        raise DatasetError(f"{src.name}: no readable samples for split {src.split!r} in "
+                           f"{src.where} (expected {src.expected}); skipped: "
+                           f"{detail or 'none found'}")
+    imgs = np.concatenate(images)
+    labs = np.concatenate(labels).astype(np.int64)
+    if not src.limit_applied:
+        idx = limit_indices(labs, limit)
+        if idx.size != labs.size:
+            imgs, labs = imgs[idx], labs[idx]
+    return ImageSet(imgs.astype(np.float32) / np.float32(255.0), labs, src.n_classes, src.name,
+                    src.sensor_size, src.split, src.skipped, src.class_names)
 
 
 # ----------------------------------------------------------------------------- CIFAR pickles
@@ -66,11 +104,11 @@ def _cifar_batch_arrays(path: Path, label_key: str, n_classes: int):
                          "[N, 3072] and N labels")
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"labels outside 0..{n_classes - 1}")
-    return data.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0, labels
+    return data.reshape(-1, 3, 32, 32), labels
 
 
-def _cifar(root, split, limit, *, name, folder, files, label_key, n_classes, layout, meta,
-           names_key):
+def _cifar(root, split, *, name, folder, files, label_key, n_classes, layout, meta,
+           names_key) -> ImageSource:
     base = resolve_root(root, name, layout,
                         lambda p: any((p / f).is_file() for fs in files.values() for f in fs),
                         (folder,))
@@ -79,24 +117,25 @@ def _cifar(root, split, limit, *, name, folder, files, label_key, n_classes, lay
     if missing:
         raise DatasetError(f"{name}: incomplete dataset folder {base}: {', '.join(missing)} "
                            f"missing. Expected layout:\n{layout}")
-    images, labels, skipped = [], [], []
-    for f in files[sp]:
-        try:
-            im, lab = _cifar_batch_arrays(base / f, label_key, n_classes)
-        except Exception as exc:  # noqa: BLE001 - any unreadable batch is reported & skipped
-            reason = f"corrupt or truncated pickle batch ({type(exc).__name__}: {exc})"
-            skipped.append((str(base / f), reason))
-            continue
-        images.append(im)
-        labels.append(lab)
     class_names = None
     try:
         m = _load_batch(base / meta)
         class_names = [n.decode() if isinstance(n, bytes) else str(n) for n in m[names_key]]
     except Exception:  # noqa: BLE001 - class names are optional
         class_names = list(CIFAR10_CLASSES) if n_classes == 10 else None
-    return _finish(name, base, sp, images, labels, n_classes, (32, 32, 3), skipped,
-                   class_names, limit, "pickle batches")
+    src = ImageSource(name, sp, n_classes, (32, 32, 3), class_names, str(base), "pickle batches",
+                      lambda: None, files=[str(base / f) for f in files[sp]])
+
+    def chunks():
+        for f in files[sp]:
+            try:
+                yield _cifar_batch_arrays(base / f, label_key, n_classes)
+            except Exception as exc:  # noqa: BLE001 - any unreadable batch is reported & skipped
+                reason = f"corrupt or truncated pickle batch ({type(exc).__name__}: {exc})"
+                src.skipped.append((str(base / f), reason))
+
+    src.chunks = chunks
+    return src
 
 
 CIFAR10_LAYOUT = """\
@@ -110,19 +149,27 @@ CIFAR100_LAYOUT = """\
    <root> may also be the cifar-100-python folder itself)"""
 
 
-def load_cifar10(root, split="train", *, limit=None) -> ImageSet:
-    return _cifar(root, split, limit, name="cifar10", folder="cifar-10-batches-py",
+def source_cifar10(root, split="train") -> ImageSource:
+    return _cifar(root, split, name="cifar10", folder="cifar-10-batches-py",
                   files={"train": [f"data_batch_{i}" for i in range(1, 6)],
                          "test": ["test_batch"]},
                   label_key="labels", n_classes=10, layout=CIFAR10_LAYOUT,
                   meta="batches.meta", names_key="label_names")
 
 
-def load_cifar100(root, split="train", *, limit=None) -> ImageSet:
-    return _cifar(root, split, limit, name="cifar100", folder="cifar-100-python",
+def source_cifar100(root, split="train") -> ImageSource:
+    return _cifar(root, split, name="cifar100", folder="cifar-100-python",
                   files={"train": ["train"], "test": ["test"]},
                   label_key="fine_labels", n_classes=100, layout=CIFAR100_LAYOUT,
                   meta="meta", names_key="fine_label_names")
+
+
+def load_cifar10(root, split="train", *, limit=None) -> ImageSet:
+    return read_source(source_cifar10(root, split), limit)
+
+
+def load_cifar100(root, split="train", *, limit=None) -> ImageSet:
+    return read_source(source_cifar100(root, split), limit)
 
 
 # ----------------------------------------------------------------------------- SVHN
@@ -133,7 +180,7 @@ SVHN_LAYOUT = """\
    <root> may also be the parent of a folder named SVHN or svhn)"""
 
 
-def load_svhn(root, split="train", *, limit=None) -> ImageSet:
+def source_svhn(root, split="train") -> ImageSource:
     import scipy.io
 
     name = "svhn"
@@ -146,22 +193,32 @@ def load_svhn(root, split="train", *, limit=None) -> ImageSet:
     if not path.is_file():
         raise DatasetError(f"{name}: incomplete dataset folder {base}: {files[sp]} missing. "
                            f"Expected layout:\n{SVHN_LAYOUT}")
-    skipped, images, labels = [], [], []
-    try:
-        m = scipy.io.loadmat(path)
-        x, y = np.asarray(m["X"]), np.asarray(m["y"]).reshape(-1).astype(np.int64)
-        if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or x.shape[3] != y.size:
-            raise ValueError(f"X shape {x.shape} / {y.size} labels, expected [32, 32, 3, N]")
-        if y.size and (y.min() < 1 or y.max() > 10):
-            raise ValueError("labels outside 1..10")
-        y[y == 10] = 0
-        images.append(x.transpose(3, 2, 0, 1).astype(np.float32) / 255.0)
-        labels.append(y)
-    except Exception as exc:  # noqa: BLE001 - reported with the file name
-        reason = f"corrupt or truncated .mat file ({type(exc).__name__}: {exc})"
-        skipped.append((str(path), reason))
-    return _finish(name, base, sp, images, labels, 10, (32, 32, 3), skipped,
-                   [str(d) for d in range(10)], limit, files[sp])
+    src = ImageSource(name, sp, 10, (32, 32, 3), [str(d) for d in range(10)], str(base),
+                      files[sp], lambda: None, files=[str(path)])
+
+    def chunks():
+        try:
+            m = scipy.io.loadmat(path)
+            x, y = np.asarray(m["X"]), np.asarray(m["y"]).reshape(-1).astype(np.int64)
+            if x.ndim != 4 or x.shape[:3] != (32, 32, 3) or x.shape[3] != y.size:
+                raise ValueError(f"X shape {x.shape} / {y.size} labels, expected [32, 32, 3, N]")
+            if y.size and (y.min() < 1 or y.max() > 10):
+                raise ValueError("labels outside 1..10")
+            y[y == 10] = 0
+        except Exception as exc:  # noqa: BLE001 - reported with the file name
+            reason = f"corrupt or truncated .mat file ({type(exc).__name__}: {exc})"
+            src.skipped.append((str(path), reason))
+            return
+        for i in range(0, y.size, 10000):  # views of the file's array, converted per chunk
+            yield np.ascontiguousarray(x[:, :, :, i:i + 10000].transpose(3, 2, 0, 1)), \
+                y[i:i + 10000]
+
+    src.chunks = chunks
+    return src
+
+
+def load_svhn(root, split="train", *, limit=None) -> ImageSet:
+    return read_source(source_svhn(root, split), limit)
 
 
 # ----------------------------------------------------------------------------- Tiny-ImageNet
@@ -187,7 +244,7 @@ def _read_jpeg(path: Path) -> np.ndarray:
     return arr
 
 
-def load_tiny_imagenet(root, split="train", *, limit=None) -> ImageSet:
+def source_tiny_imagenet(root, split="train", *, limit=None) -> ImageSource:
     name = "tiny-imagenet"
     base = resolve_root(root, name, TINY_LAYOUT, lambda p: (p / "wnids.txt").is_file(),
                         ("tiny-imagenet-200",))
@@ -227,22 +284,31 @@ def load_tiny_imagenet(root, split="train", *, limit=None) -> ImageSet:
         raise DatasetError(f"{name}: no images found for split {sp!r} in {base}. "
                            f"Expected layout:\n{TINY_LAYOUT}")
     idx = limit_indices(labels, limit)
-    skipped, images, labs = [], [], []
-    for i in idx:
-        p = paths[i]
-        if not p.is_file():
-            skipped.append((str(p), "missing file"))
-            continue
-        try:
-            images.append(_read_jpeg(p))
-        except Exception as exc:  # noqa: BLE001 - PIL raises many kinds
-            skipped.append((str(p), f"corrupt or truncated JPEG ({type(exc).__name__}: {exc})"))
-            continue
-        labs.append(labels[i])
-    if images:
-        arr = np.stack(images).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
-        lab_arr = np.asarray(labs, np.int64)
-    else:
-        arr, lab_arr = [], []
-    return _finish(name, base, sp, arr, lab_arr, len(wnids), (64, 64, 3), skipped,
-                   sorted(wnids), None, "JPEG images")
+    src = ImageSource(name, sp, len(wnids), (64, 64, 3), sorted(wnids), str(base),
+                      "JPEG images", lambda: None, limit_applied=True,
+                      files=[str(paths[i]) for i in idx])
+
+    def chunks():
+        for c in range(0, len(idx), 1000):
+            images, labs = [], []
+            for i in idx[c:c + 1000]:
+                p = paths[i]
+                if not p.is_file():
+                    src.skipped.append((str(p), "missing file"))
+                    continue
+                try:
+                    images.append(_read_jpeg(p))
+                except Exception as exc:  # noqa: BLE001 - PIL raises many kinds
+                    src.skipped.append((str(p), f"corrupt or truncated JPEG "
+                                                f"({type(exc).__name__}: {exc})"))
+                    continue
+                labs.append(labels[i])
+            if images:
+                yield np.stack(images).transpose(0, 3, 1, 2).copy(), np.asarray(labs, np.int64)
+
+    src.chunks = chunks
+    return src
+
+
+def load_tiny_imagenet(root, split="train", *, limit=None) -> ImageSet:
+    return read_source(source_tiny_imagenet(root, split, limit=limit))
