@@ -158,7 +158,7 @@ proptest! {
         costs in cost_model(),
     ) {
         let result = std::panic::catch_unwind(|| trueasync_engine::simulate(&SimRequest {
-            network: &net, arch: &arch, costs: &costs, inputs: &inputs, samples, steps, semantics,
+            network: &net, arch: &arch, costs: &costs, inputs: &inputs, samples, steps, semantics, schedule: Default::default(),
             core_of: None, threads: Some(1), keep_spike_trace: true, keep_timeline: true, cancel: None,
         }));
         prop_assert!(result.is_ok(), "the engine panicked on {net:?} {arch:?} {costs:?}");
