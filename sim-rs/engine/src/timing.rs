@@ -443,6 +443,7 @@ impl Sim<'_> {
         }
         self.released_step = next;
         self.now += self.t_barrier;
+        self.out.serial_fs += self.t_barrier; // the barrier network's activity
         self.out.barriers += 1;
         // a done signal up and a release down every edge of a tree spanning the tiles
         self.out.barrier_hops += 2 * (self.arch.n_tiles() as u64 - 1);
