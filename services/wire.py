@@ -12,8 +12,6 @@ once `trueasync` imports it lazily.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import inspect
 import json
 import os
 from typing import Optional, Union
@@ -174,13 +172,6 @@ def costs_from_proto(m, where: str = "request") -> Union[str, tm.CostModel]:
     return cost_model_from_proto(m.cost_model)
 
 
-@functools.lru_cache(maxsize=None)
-def _engine_takes(name: str) -> bool:
-    import trueasync
-
-    return name in inspect.signature(trueasync.simulate).parameters
-
-
 def simulate_request_from_proto(m: pb.SimulateRequest, network: Optional[tm.Network] = None) -> dict:
     """Keyword arguments for `trueasync.simulate` (`network`: already converted, e.g. cached)."""
     for field in ("network", "architecture", "input"):
@@ -196,13 +187,8 @@ def simulate_request_from_proto(m: pb.SimulateRequest, network: Optional[tm.Netw
         "threads": m.threads or None,
         "trace": m.trace,
         "timeline": m.timeline,
+        "schedule": _enum(_SCHEDULE, m.schedule, "request.schedule", pb.Schedule),
     }
-    schedule = _enum(_SCHEDULE, m.schedule, "request.schedule", pb.Schedule)
-    if _engine_takes("schedule"):
-        kwargs["schedule"] = schedule
-    elif schedule != "asynchronous":
-        raise SimulationError(f"request.schedule {pb.Schedule.Name(m.schedule)} is not supported by this engine "
-                              "build (only SCHEDULE_ASYNCHRONOUS)")
     return kwargs
 
 
@@ -458,6 +444,7 @@ def simulate_response_from_proto(m: pb.SimulateResponse, samples=None, trace: bo
         critical_path_s=per_sample("critical_path_s", np.float64),
         serial_time_s=per_sample("serial_time_s", np.float64),
         quiescent_s=per_sample("quiescent_s", np.float64),
+        schedule=_SCHEDULE.get(m.schedule, "asynchronous"),
         wall_s=m.wall_s,
         layer_names=list(m.layer_names),
         spike_trace=_trace_from_proto(m.spike_trace) if trace else None,

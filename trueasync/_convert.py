@@ -22,6 +22,7 @@ from trueasync.model import (
     DenseProjection,
     InputLayer,
     LifLayer,
+    SCHEDULES,
     Network,
     SparseProjection,
 )
@@ -213,7 +214,10 @@ def simulate(
     trace: bool,
     timeline: bool,
     cancel: Optional[_core.CancelToken] = None,
+    schedule: str = "asynchronous",
 ) -> SimResult:
+    if schedule not in SCHEDULES:
+        raise SimulationError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
     if cancel is not None and not isinstance(cancel, _core.CancelToken):
         raise SimulationError(f"cancel must be a trueasync.CancelToken or None, got {type(cancel).__name__}")
     preset_name, text = costs_json(preset)
@@ -225,12 +229,12 @@ def simulate(
             raise SimulationError(f"threads must be at least 1, got {threads}")
     raw = _core.simulate(
         network_dict(network), arch_dict(arch), text, spikes, str(semantics), placement, threads, trace, timeline,
-        cancel,
+        cancel, schedule,
     )
-    return _result(raw, network, str(semantics), preset_name)
+    return _result(raw, network, str(semantics), preset_name, schedule)
 
 
-def _result(raw: dict, network: Network, semantics: str, preset: str) -> SimResult:
+def _result(raw: dict, network: Network, semantics: str, preset: str, schedule: str) -> SimResult:
     timeline = raw.get("timeline")
     if timeline is not None:
         columns = list(timeline.items())
@@ -244,6 +248,7 @@ def _result(raw: dict, network: Network, semantics: str, preset: str) -> SimResu
         energy_j=raw["energy_j"],
         latency_s=raw["latency_s"],
         quiescent_s=raw["quiescent_s"],
+        schedule=schedule,
         energy_breakdown_j=dict(raw["energy_breakdown_j"]),
         counts=dict(raw["counts"]),
         spikes_per_layer=raw["spikes_per_layer"],

@@ -32,9 +32,11 @@ def simulate(
     trace: bool = False,
     timeline: bool = False,
     cancel: Optional[CancelToken] = None,
+    schedule: str = "asynchronous",
 ) -> dict[str, Any]:
     """Simulate `inputs` (uint8 [sample, step, input neuron], C-contiguous); releases the GIL.
 
+    `schedule` is "asynchronous" or "clocked" (a global barrier per step).
     Raises SimulationCancelled once `cancel` is cancelled (checked every step of the functional
     pass and every few thousand events of the timing pass).
 

@@ -6,7 +6,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from trueasync.model import Architecture, CostModel, Network, Semantics
+from trueasync.model import Architecture, CostModel, Network, Schedule, Semantics
 from trueasync.result import SimResult
 
 
@@ -26,6 +26,7 @@ def simulate(
     trace: bool = False,
     timeline: bool = False,
     cancel: Optional[CancelToken] = None,
+    schedule: Schedule = "asynchronous",
 ) -> SimResult:
     """Simulate `inputs` (bool [sample, step, input neuron]) on `arch`.
 
@@ -34,11 +35,14 @@ def simulate(
     `cancel`: a `CancelToken`; calling its `cancel()` from another thread stops the simulation
     within milliseconds, and this call then raises `SimulationCancelled` (the GIL is released
     while the engine runs).
+    `schedule`: `"asynchronous"` (self-timed, the default) or `"clocked"` (a global barrier per
+    step, as a clocked chip or SANA-FE runs it); the function is the same, only the times and
+    the synchronisation traffic differ (docs/simulator.md, "Schedules").
     """
     from trueasync import _convert
 
     return _convert.simulate(
-        network, arch, inputs, semantics, preset, core_of, threads, trace, timeline, cancel
+        network, arch, inputs, semantics, preset, core_of, threads, trace, timeline, cancel, schedule
     )
 
 

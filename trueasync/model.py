@@ -15,6 +15,8 @@ import numpy as np
 Shape = Tuple[int, int, int]  # (height, width, channels); neurons numbered channels-last
 ResetMode = Literal["hard", "subtract"]
 Semantics = Literal["timestep", "sanafe"]
+Schedule = Literal["asynchronous", "clocked"]
+SCHEDULES = ("asynchronous", "clocked")
 MappingPolicy = Literal["packed", "spread", "locality"]
 
 

@@ -14,8 +14,10 @@ COUNT_NAMES = (
     "packets",
     "hops",
     "tokens",
+    "credits",
     "token_hops",
     "stalls",
+    "barriers",
     "neuron_updates",
     "neuron_accesses",
 )
@@ -49,6 +51,7 @@ class SimResult:
     # [sample]: until the last event of any kind (the chip is quiescent), >= latency_s, which
     # ends at the output layer's last update
     quiescent_s: Optional[np.ndarray] = None
+    schedule: str = "asynchronous"  # or "clocked" (docs/simulator.md, "Schedules")
     spike_trace: Optional[list[np.ndarray]] = None  # per layer: bool [sample, step, neuron]
     timeline: Optional[np.ndarray] = None  # structured: sample, time_s, core, unit, step, kind
 
@@ -106,6 +109,7 @@ class SimResult:
         }
         return {
             "semantics": self.semantics,
+            "schedule": self.schedule,
             "preset": self.preset,
             "layer_names": list(self.layer_names),
             "area_mm2": self.area_mm2,

@@ -9,7 +9,9 @@ use std::time::Instant;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use trueasync_engine::{CancelFlag, CostModel, Semantics, SimOutput, SimRequest, ENERGY_UNITS};
+use trueasync_engine::{
+    CancelFlag, CostModel, Schedule, Semantics, SimOutput, SimRequest, ENERGY_UNITS,
+};
 
 use convert::{panic_to_py_err, to_py_err, SimulationCancelled, SimulationError};
 
@@ -57,7 +59,7 @@ fn without_gil<T: Send>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (network, arch, costs_json, inputs, semantics, core_of=None, threads=None, trace=false, timeline=false, cancel=None))]
+#[pyo3(signature = (network, arch, costs_json, inputs, semantics, core_of=None, threads=None, trace=false, timeline=false, cancel=None, schedule="asynchronous"))]
 #[allow(clippy::too_many_arguments)] // mirrors trueasync.simulate's keyword arguments
 fn simulate<'py>(
     py: Python<'py>,
@@ -71,8 +73,10 @@ fn simulate<'py>(
     trace: bool,
     timeline: bool,
     cancel: Option<PyRef<'py, CancelToken>>,
+    schedule: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let cancel = cancel.map(|t| t.flag.clone());
+    let schedule: Schedule = schedule.parse().map_err(to_py_err)?;
     let network = convert::network(network)?;
     let arch = convert::architecture(arch)?;
     let costs = CostModel::from_json(costs_json).map_err(to_py_err)?;
@@ -117,6 +121,7 @@ fn simulate<'py>(
             samples: shape[0],
             steps: shape[1],
             semantics,
+            schedule,
             core_of,
             threads,
             keep_spike_trace: trace,
@@ -163,6 +168,7 @@ fn result_dict<'py>(
     counts.set_item("credits", count(&|r| r.credits))?;
     counts.set_item("token_hops", count(&|r| r.token_hops))?;
     counts.set_item("stalls", count(&|r| r.stalls))?;
+    counts.set_item("barriers", count(&|r| r.barriers))?;
     counts.set_item("neuron_updates", count(&|r| r.counts.neuron_updates))?;
     counts.set_item("neuron_accesses", count(&|r| r.counts.neuron_accesses))?;
     d.set_item("counts", counts)?;

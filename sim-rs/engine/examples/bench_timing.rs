@@ -1,6 +1,7 @@
 //! Benchmark of `simulate` on deterministic synthetic MLPs, with a fingerprint of every output.
 //!
-//! `cargo run --release --example bench_timing` prints, per workload and semantics, the median
+//! `cargo run --release --example bench_timing` prints, per workload and semantics (and, for
+//! `small` and `narrow`, the clocked schedule), the median
 //! wall time of 5 runs and a hash of every output (latency, quiescent time, stalls, tokens,
 //! credits, serial time, critical path, per-core busy times and energies, timeline). Optimisations of the
 //! engine must leave the fingerprints unchanged.
@@ -11,7 +12,7 @@ use std::time::Instant;
 
 use trueasync_engine::{
     Architecture, Connectivity, CostModel, Layer, LayerKind, LifParams, MappingPolicy, Network,
-    Projection, ResetMode, SampleResult, Semantics, SimRequest,
+    Projection, ResetMode, SampleResult, Schedule, Semantics, SimRequest,
 };
 
 /// Fixed-seed 64-bit LCG (Knuth's MMIX constants); the high bits are the output.
@@ -137,7 +138,7 @@ fn workloads() -> Vec<Workload> {
     ]
 }
 
-fn simulate(w: &Workload, sem: Semantics, timeline: bool) -> Vec<SampleResult> {
+fn simulate(w: &Workload, sem: Semantics, schedule: Schedule, timeline: bool) -> Vec<SampleResult> {
     let costs = CostModel::preset(w.preset).unwrap();
     let steps = if timeline { w.timeline_steps } else { w.steps };
     let n_in = w.net.n_inputs();
@@ -149,6 +150,7 @@ fn simulate(w: &Workload, sem: Semantics, timeline: bool) -> Vec<SampleResult> {
         samples: 1,
         steps,
         semantics: sem,
+        schedule,
         core_of: None,
         threads: Some(1),
         keep_spike_trace: false,
@@ -187,7 +189,7 @@ fn fingerprint(samples: &[SampleResult]) -> String {
         ] {
             h.f(x);
         }
-        for x in [s.stalls, s.tokens, s.credits, s.token_hops] {
+        for x in [s.stalls, s.tokens, s.credits, s.token_hops, s.barriers] {
             h.add(x);
         }
         s.energy_breakdown_j.iter().for_each(|&x| h.f(x));
@@ -245,26 +247,39 @@ fn main() {
     let all = workloads();
     if let [w, sem] = args.as_slice() {
         let w = all.iter().find(|x| x.name == w).expect("workload");
-        let r = simulate(w, semantics(sem), false);
+        let r = simulate(w, semantics(sem), Schedule::Asynchronous, false);
         println!("{} {sem}: latency_s={}", w.name, r[0].latency_s);
         return;
     }
+    // every workload in both semantics asynchronously, and two of them clocked as well
+    let mut cases: Vec<(&Workload, &str, Schedule)> = Vec::new();
     for w in &all {
         for sem in ["timestep", "sanafe"] {
-            let s = semantics(sem);
-            let mut times: Vec<f64> = (0..5)
-                .map(|_| {
-                    let t0 = Instant::now();
-                    std::hint::black_box(simulate(w, s, false));
-                    t0.elapsed().as_secs_f64()
-                })
-                .collect();
-            times.sort_by(f64::total_cmp);
-            // The fingerprint covers the timeline too (a run with timeline on, not timed).
-            let fp = fingerprint(&simulate(w, s, true));
-            let plain = fingerprint(&simulate(w, s, false));
-            eprintln!("{} {sem}: median {:.1} ms", w.name, times[2] * 1e3);
-            println!("{} {sem}:\n  {fp}\n  plain: {plain}", w.name);
+            cases.push((w, sem, Schedule::Asynchronous));
         }
+    }
+    for name in ["small", "narrow"] {
+        let w = all.iter().find(|x| x.name == name).expect("workload");
+        cases.push((w, "timestep", Schedule::Clocked));
+    }
+    for (w, sem, schedule) in cases {
+        let s = semantics(sem);
+        let label = match schedule {
+            Schedule::Asynchronous => sem.to_string(),
+            Schedule::Clocked => format!("{sem} clocked"),
+        };
+        let mut times: Vec<f64> = (0..5)
+            .map(|_| {
+                let t0 = Instant::now();
+                std::hint::black_box(simulate(w, s, schedule, false));
+                t0.elapsed().as_secs_f64()
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        // The fingerprint covers the timeline too (a run with timeline on, not timed).
+        let fp = fingerprint(&simulate(w, s, schedule, true));
+        let plain = fingerprint(&simulate(w, s, schedule, false));
+        eprintln!("{} {label}: median {:.1} ms", w.name, times[2] * 1e3);
+        println!("{} {label}:\n  {fp}\n  plain: {plain}", w.name);
     }
 }

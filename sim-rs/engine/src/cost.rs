@@ -28,8 +28,9 @@ pub const EVENT_KINDS: [&str; 11] = [
 const MAX_EVENT_J: f64 = 1.0;
 const MAX_VOLTAGE_V: f64 = 5.0;
 
-/// Events a cost model may leave out (they then cost nothing): SANA-FE has no tokens.
-const OPTIONAL_KINDS: [&str; 2] = ["token_out", "token_hop"];
+/// Events a cost model may leave out (they then cost nothing): SANA-FE has no tokens, and the
+/// clocked schedule's barrier signal is free unless a preset prices it.
+const OPTIONAL_KINDS: [&str; 3] = ["token_out", "token_hop", "barrier_hop"];
 
 pub const AREA_KEYS: [&str; 7] = [
     "sram_um2_per_bit",
@@ -330,6 +331,7 @@ impl CostModel {
             fs("west_hop"),
             fs("north_hop"),
             fs("south_hop"),
+            fs("barrier_hop"),
         ];
         if let Some((kind, seconds)) = too_long {
             return Err(SimError::Cost(format!(
@@ -366,6 +368,8 @@ impl CostModel {
             t_message_in: times[5],
             t_token_out: times[6],
             t_hop: [times[7], times[8], times[9], times[10]],
+            t_barrier_hop: times[11],
+            e_barrier_hop: e("barrier_hop"),
             area_mm2,
             static_power_w: self.leakage_w_per_mm2 * area_mm2 * (v / self.nominal_voltage_v),
         })
@@ -422,6 +426,9 @@ pub struct ScaledCosts {
     pub t_message_in: u64,
     pub t_token_out: u64,
     pub t_hop: [u64; 4],
+    /// The clocked schedule's barrier signal, per tile it crosses.
+    pub t_barrier_hop: u64,
+    pub e_barrier_hop: f64,
     pub area_mm2: f64,
     pub static_power_w: f64,
 }

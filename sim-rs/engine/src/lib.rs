@@ -25,3 +25,4 @@ pub use model::{
 };
 pub use plan::Semantics;
 pub use sim::{simulate, SampleResult, SimOutput, SimRequest, ENERGY_UNITS};
+pub use timing::Schedule;

@@ -11,7 +11,7 @@ use crate::functional::{self, Counts, Trace};
 use crate::mapping;
 use crate::model::{limits, Architecture, Network};
 use crate::plan::{Plan, Semantics};
-use crate::timing::{self, TimelineRecord, Timing};
+use crate::timing::{self, Schedule, TimelineRecord, Timing};
 
 /// One simulation request. `inputs` holds `samples * steps * n_inputs` bytes (0 or 1).
 pub struct SimRequest<'a> {
@@ -22,6 +22,8 @@ pub struct SimRequest<'a> {
     pub samples: usize,
     pub steps: usize,
     pub semantics: Semantics,
+    /// Asynchronous (self-timed) or clocked (a global barrier per step); same function.
+    pub schedule: Schedule,
     /// Explicit placement (global neuron index -> core); `None` uses `arch.mapping`.
     pub core_of: Option<Vec<u32>>,
     /// Worker threads; `None` = rayon's default. Results never depend on it.
@@ -43,6 +45,8 @@ pub struct SampleResult {
     /// Hops of tokens and credits.
     pub token_hops: u64,
     pub stalls: u64,
+    /// Clocked schedule: barriers passed (steps - 1); 0 asynchronous.
+    pub barriers: u64,
     pub spikes_per_layer: Vec<u64>,
     pub output_counts: Vec<u32>,
     pub energy_breakdown_j: [f64; 5],
@@ -207,15 +211,13 @@ fn run_sample(
         req.keep_spike_trace,
         req.cancel,
     )?;
-    let timing = timing::run(
-        plan,
-        &trace,
-        req.arch,
-        costs,
-        req.keep_timeline,
+    let options = timing::RunOptions {
+        keep_timeline: req.keep_timeline,
+        schedule: req.schedule,
         timeline_budget,
-        req.cancel,
-    )?;
+        cancel: req.cancel,
+    };
+    let timing = timing::run(plan, &trace, req.arch, costs, &options)?;
     Ok(summarise(plan, costs, trace, timing))
 }
 
@@ -235,7 +237,8 @@ fn summarise(plan: &Plan, c: &ScaledCosts, trace: Trace, timing: Timing) -> Samp
     let network =
         (c.e_message_out + c.e_message_in) * k.packets as f64 + hop_energy(&k.hops_by_dir);
     let sync = c.e_token_out * (timing.tokens + timing.credits) as f64
-        + c.e_token_hop * flits * timing.token_hops as f64;
+        + c.e_token_hop * flits * timing.token_hops as f64
+        + c.e_barrier_hop * timing.barrier_hops as f64;
     let stat = c.static_power_w * latency_s;
     let breakdown = [synapse, soma, network, sync, stat];
     let core_dynamic_energy_j = core_energy(plan, c, &trace, &timing);
@@ -256,6 +259,7 @@ fn summarise(plan: &Plan, c: &ScaledCosts, trace: Trace, timing: Timing) -> Samp
         credits: timing.credits,
         token_hops: timing.token_hops,
         stalls: timing.stalls,
+        barriers: timing.barriers,
         spikes_per_layer: trace.spikes_per_layer.clone(),
         output_counts: trace.output_counts.clone(),
         energy_breakdown_j: breakdown,
@@ -272,7 +276,7 @@ fn summarise(plan: &Plan, c: &ScaledCosts, trace: Trace, timing: Timing) -> Samp
 }
 
 /// Dynamic energy charged to each core: synapses and packets received, soma work, packets and
-/// tokens sent with their hops.
+/// tokens sent with their hops, a share of the barriers.
 fn core_energy(plan: &Plan, c: &ScaledCosts, trace: &Trace, timing: &Timing) -> Vec<f64> {
     let flits = c.flits as f64;
     let mut e: Vec<f64> = (0..plan.n_cores)
@@ -285,6 +289,8 @@ fn core_energy(plan: &Plan, c: &ScaledCosts, trace: &Trace, timing: &Timing) -> 
                     .sum::<f64>()
                 + c.e_token_out * timing.core_tokens_out[core] as f64
                 + c.e_token_hop * flits * timing.core_token_hops[core] as f64
+                // the barrier network is the chip's: an equal share per core
+                + c.e_barrier_hop * timing.barrier_hops as f64 / plan.n_cores as f64
         })
         .collect();
     for step in 0..trace.steps {

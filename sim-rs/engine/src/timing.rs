@@ -20,6 +20,31 @@ use crate::model::{limits, Architecture};
 use crate::plan::{Plan, STEP_WINDOW};
 use crate::queue::EventQueue;
 
+/// How the same chip is timed (docs/simulator.md, "Schedules").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Schedule {
+    /// Self-timed: a partition runs a step as soon as its tokens and credits are in.
+    #[default]
+    Asynchronous,
+    /// The same chip and packets plus a global barrier per step: no partition starts step
+    /// t + 1 before every partition has finished step t and everything in flight has been
+    /// integrated, as a clocked chip (and SANA-FE) runs it. The barrier is the only difference.
+    Clocked,
+}
+
+impl std::str::FromStr for Schedule {
+    type Err = SimError;
+    fn from_str(s: &str) -> Result<Self, SimError> {
+        match s {
+            "asynchronous" => Ok(Self::Asynchronous),
+            "clocked" => Ok(Self::Clocked),
+            _ => Err(SimError::Architecture(format!(
+                "schedule must be 'asynchronous' or 'clocked', got '{s}'"
+            ))),
+        }
+    }
+}
+
 const SPIKE: u8 = 0;
 const TOKEN: u8 = 1;
 const CREDIT: u8 = 2;
@@ -171,6 +196,9 @@ pub struct Timing {
     pub tokens: u64,
     pub token_hops: u64,
     pub credits: u64,
+    /// Clocked schedule: barriers passed (steps - 1) and the tile-to-tile signals they took.
+    pub barriers: u64,
+    pub barrier_hops: u64,
     pub stalls: u64,
     /// Per core: busy time of axon-in, synapse, soma, axon-out.
     pub core_busy_fs: Vec<[u64; 4]>,
@@ -203,8 +231,18 @@ fn timeline_limit() -> SimError {
 /// and the last event is idle (every event is the completion of a unit in service), so every
 /// time is at most the sum of all activity durations; this bounds that sum from the counts,
 /// in u128, before the timing pass runs, and names the latency that dominates it.
-pub fn check_time_bound(plan: &Plan, trace: &Trace, c: &ScaledCosts) -> Result<(), SimError> {
+pub fn check_time_bound(
+    plan: &Plan,
+    trace: &Trace,
+    arch: &Architecture,
+    c: &ScaledCosts,
+    schedule: Schedule,
+) -> Result<(), SimError> {
     let k = &trace.counts;
+    let barriers = match schedule {
+        Schedule::Clocked => trace.steps as u128 - 1,
+        Schedule::Asynchronous => 0,
+    };
     let steps = trace.steps as u128;
     let flits = c.flits as u128;
     let per_step = |routes: &[Vec<u32>]| routes.iter().map(|r| r.len() as u128).sum::<u128>();
@@ -212,7 +250,7 @@ pub fn check_time_bound(plan: &Plan, trace: &Trace, c: &ScaledCosts) -> Result<(
     let sync = steps * (per_step(&plan.token_dests) + per_step(&plan.credit_dests));
     let sync_hops = steps * (hops_per_step(&plan.token_hops) + hops_per_step(&plan.credit_hops));
     let t_hop_max = *c.t_hop.iter().max().unwrap_or(&0) as u128;
-    let parts: [(&str, u128, u128); 8] = [
+    let parts: [(&str, u128, u128); 9] = [
         (
             "soma_access",
             k.neuron_accesses as u128,
@@ -233,6 +271,7 @@ pub fn check_time_bound(plan: &Plan, trace: &Trace, c: &ScaledCosts) -> Result<(
         ),
         ("token_out", sync, c.t_token_out as u128),
         ("*_hop", (k.hops as u128 + sync_hops) * flits, t_hop_max),
+        ("barrier_hop", barriers, barrier_fs(arch, c) as u128),
     ];
     let total: u128 = parts.iter().map(|(_, n, t)| n * t).sum();
     if total <= limits::MAX_SAMPLE_FS {
@@ -285,6 +324,10 @@ struct Sim<'a> {
     ready: Vec<BinaryHeap<Reverse<(u32, u32)>>>,
     pending: Vec<u32>,
     done_step: Vec<i64>,
+    /// Clocked schedule: the last step the barrier has opened, and the barrier's time.
+    clocked: bool,
+    released_step: usize,
+    t_barrier: u64,
     /// (time, event): a unit has at most one pending event, so the pair is unique and the
     /// order of simultaneous events is deterministic without a sequence number.
     queue: EventQueue,
@@ -307,42 +350,113 @@ struct Sim<'a> {
     timeline_overflow: bool,
 }
 
+/// How one sample's timing pass runs (the parts of a request it needs).
+pub struct RunOptions<'a> {
+    pub keep_timeline: bool,
+    pub schedule: Schedule,
+    /// Timeline records left for all samples of the call together.
+    pub timeline_budget: &'a AtomicUsize,
+    pub cancel: Option<&'a CancelFlag>,
+}
+
 pub fn run(
     plan: &Plan,
     trace: &Trace,
     arch: &Architecture,
     costs: &ScaledCosts,
-    keep_timeline: bool,
-    timeline_budget: &AtomicUsize,
-    cancel: Option<&CancelFlag>,
+    options: &RunOptions,
 ) -> Result<Timing, SimError> {
-    check_time_bound(plan, trace, costs)?;
+    let RunOptions {
+        keep_timeline,
+        schedule,
+        timeline_budget,
+        cancel,
+    } = *options;
+    check_time_bound(plan, trace, arch, costs, schedule)?;
     let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline, timeline_budget);
+    sim.clocked = schedule == Schedule::Clocked;
+    sim.t_barrier = barrier_fs(arch, costs);
     sim.start();
     let mut events = 0u64;
-    while let Some(key) = sim.queue.pop() {
-        events += 1;
-        if events.is_multiple_of(cancel::CHECK_EVERY) {
-            cancel::check(cancel)?;
-            if sim.timeline_overflow {
-                return Err(timeline_limit());
+    // Clocked: when nothing is left to do, the step is over; the barrier opens the next one.
+    loop {
+        sim.run_until_idle(&mut events, cancel)?;
+        if !sim.open_barrier() {
+            break;
+        }
+    }
+    sim.finish(costs, schedule, cancel)
+}
+
+/// One barrier: a done signal up a tree spanning the mesh and the release back down, one
+/// barrier hop per tile each way: 2 x (mesh_width - 1 + mesh_height - 1) barrier hops.
+pub fn barrier_fs(arch: &Architecture, c: &ScaledCosts) -> u64 {
+    let diameter = (arch.mesh_width as u64 - 1) + (arch.mesh_height as u64 - 1);
+    2 * diameter * c.t_barrier_hop
+}
+
+impl Sim<'_> {
+    /// Process events until none is left (the chip is idle).
+    fn run_until_idle(
+        &mut self,
+        events: &mut u64,
+        cancel: Option<&CancelFlag>,
+    ) -> Result<(), SimError> {
+        while let Some(key) = self.queue.pop() {
+            *events += 1;
+            if events.is_multiple_of(cancel::CHECK_EVERY) {
+                cancel::check(cancel)?;
+                if self.timeline_overflow {
+                    return Err(timeline_limit());
+                }
+            }
+            let (time, ev) = ((key >> 64) as u64, key as u64);
+            self.now = time;
+            let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
+            // The unit of the event is tried first, then the work its event pushed (LIFO),
+            // exactly as if it had been pushed on the work stack last.
+            if kind == EV_SERVER {
+                self.complete(id);
+                self.try_serve(id);
+            } else {
+                self.somas[id].wake_pending = false;
+                self.try_soma(id);
+            }
+            self.drain();
+        }
+        Ok(())
+    }
+
+    /// Clocked: every partition has finished step t and nothing is in flight; open step t + 1
+    /// after the barrier's time. False when there is no next step (or the chip is stuck, which
+    /// `finish` reports).
+    fn open_barrier(&mut self) -> bool {
+        let next = self.released_step + 1;
+        if !self.clocked
+            || next >= self.steps
+            || self
+                .done_step
+                .iter()
+                .any(|&d| d != self.released_step as i64)
+        {
+            return false;
+        }
+        self.released_step = next;
+        self.now += self.t_barrier;
+        self.out.serial_fs += self.t_barrier; // the barrier network's activity
+        self.out.barriers += 1;
+        // a done signal up and a release down every edge of a tree spanning the tiles
+        self.out.barrier_hops += 2 * (self.arch.n_tiles() as u64 - 1);
+        for q in 0..self.plan.parts.len() {
+            if self.pending[q * self.steps + next] == 0 {
+                let core = self.plan.parts[q].core as usize;
+                self.ready[core].push(Reverse((next as u32, q as u32)));
+                self.work.push((EV_SOMA << 32) | core as u64);
             }
         }
-        let (time, ev) = ((key >> 64) as u64, key as u64);
-        sim.now = time;
-        let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
-        // The unit of the event is tried first, then the work its event pushed (LIFO), exactly
-        // as if it had been pushed on the work stack last.
-        if kind == EV_SERVER {
-            sim.complete(id);
-            sim.try_serve(id);
-        } else {
-            sim.somas[id].wake_pending = false;
-            sim.try_soma(id);
-        }
-        sim.drain();
+        self.drain();
+        true
     }
-    sim.finish(costs, cancel)
 }
 
 impl<'a> Sim<'a> {
@@ -362,18 +476,6 @@ impl<'a> Sim<'a> {
         let flits = c.flits as u64;
         let steps = trace.steps;
         let n_parts = plan.parts.len();
-        // Step t of a partition waits for its tokens and, past the window, its credits.
-        let mut pending = vec![0u32; n_parts * steps];
-        for (q, e) in plan.expected_tokens.iter().enumerate() {
-            for t in 0..steps {
-                let credits = if t >= STEP_WINDOW {
-                    plan.expected_credits[q]
-                } else {
-                    0
-                };
-                pending[q * steps + t] = e[0] + if t >= 1 { e[1] } else { 0 } + credits;
-            }
-        }
         Sim {
             plan,
             trace,
@@ -397,8 +499,11 @@ impl<'a> Sim<'a> {
             servers: (0..n).map(|_| Server::default()).collect(),
             somas: (0..n_cores).map(|_| Soma::default()).collect(),
             ready: (0..n_cores).map(|_| BinaryHeap::new()).collect(),
-            pending,
+            pending: vec![0; n_parts * steps],
             done_step: vec![-1; n_parts],
+            clocked: false,
+            released_step: 0,
+            t_barrier: 0,
             queue: EventQueue::default(),
             tile_x: Vec::new(),
             tile_y: Vec::new(),
@@ -465,7 +570,24 @@ impl<'a> Sim<'a> {
             .collect();
     }
 
+    /// Step t of a partition waits for its tokens and, past the window, its credits (and,
+    /// clocked, for the barrier that opens step t).
+    fn init_pending(&mut self) {
+        let steps = self.steps;
+        for (q, e) in self.plan.expected_tokens.iter().enumerate() {
+            for t in 0..steps {
+                let credits = if t >= STEP_WINDOW {
+                    self.plan.expected_credits[q]
+                } else {
+                    0
+                };
+                self.pending[q * steps + t] = e[0] + if t >= 1 { e[1] } else { 0 } + credits;
+            }
+        }
+    }
+
     fn start(&mut self) {
+        self.init_pending();
         self.precompute_topology();
         for q in 0..self.plan.parts.len() {
             if self.steps > 0 && self.pending[q * self.steps] == 0 {
@@ -814,7 +936,10 @@ impl<'a> Sim<'a> {
         }
         let slot = q as usize * self.steps + t;
         self.pending[slot] -= 1;
-        if self.pending[slot] == 0 && self.done_step[q as usize] == t as i64 - 1 {
+        if self.pending[slot] == 0
+            && self.done_step[q as usize] == t as i64 - 1
+            && (!self.clocked || t <= self.released_step)
+        {
             let core = self.plan.parts[q as usize].core as usize;
             self.ready[core].push(Reverse((t as u32, q)));
             self.work.push((EV_SOMA << 32) | core as u64);
@@ -950,7 +1075,10 @@ impl<'a> Sim<'a> {
         }
         let (part, step) = (job.part as usize, job.step as usize);
         self.done_step[part] = step as i64;
-        if step + 1 < self.steps && self.pending[part * self.steps + step + 1] == 0 {
+        if step + 1 < self.steps
+            && self.pending[part * self.steps + step + 1] == 0
+            && (!self.clocked || step < self.released_step)
+        {
             self.ready[c].push(Reverse((step as u32 + 1, part as u32)));
         }
         true
@@ -959,6 +1087,7 @@ impl<'a> Sim<'a> {
     fn finish(
         mut self,
         costs: &ScaledCosts,
+        schedule: Schedule,
         cancel: Option<&CancelFlag>,
     ) -> Result<Timing, SimError> {
         self.take_budget();
@@ -977,7 +1106,8 @@ impl<'a> Sim<'a> {
         }
         self.out.latency_fs = self.output_end_fs;
         self.out.quiescent_fs = self.now;
-        self.out.critical_path_fs = critical_path(self.plan, self.trace, self.arch, costs, cancel)?;
+        self.out.critical_path_fs =
+            critical_path(self.plan, self.trace, self.arch, costs, schedule, cancel)?;
         Ok(self.out)
     }
 }
@@ -989,8 +1119,11 @@ pub fn critical_path(
     trace: &Trace,
     arch: &Architecture,
     c: &ScaledCosts,
+    schedule: Schedule,
     cancel: Option<&CancelFlag>,
 ) -> Result<u64, SimError> {
+    let clocked = schedule == Schedule::Clocked;
+    let t_barrier = barrier_fs(arch, c);
     let steps = trace.steps;
     let n_parts = plan.parts.len();
     let flits = c.flits as u64;
@@ -1024,8 +1157,21 @@ pub fn critical_path(
     let mut latest = 0;
     for t in 0..steps {
         cancel::check(cancel)?;
+        // clocked: step t opens once every partition has finished step t - 1
+        let barrier = match t {
+            0 => 0,
+            _ if clocked => {
+                (0..n_parts)
+                    .map(|q| finish[q * steps + t - 1])
+                    .max()
+                    .unwrap_or(0)
+                    + t_barrier
+            }
+            _ => 0,
+        };
         for q in 0..n_parts {
             let mut start = if t > 0 { finish[q * steps + t - 1] } else { 0 };
+            start = start.max(barrier);
             for &(src, k, d) in &incoming[q] {
                 if t < d {
                     continue;

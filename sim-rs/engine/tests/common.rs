@@ -68,6 +68,7 @@ pub fn run(
         samples,
         steps,
         semantics,
+        schedule: Default::default(),
         core_of: None,
         threads: Some(1),
         keep_spike_trace: true,

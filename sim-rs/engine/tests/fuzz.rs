@@ -6,7 +6,7 @@ mod common;
 use proptest::prelude::*;
 use trueasync_engine::{
     Architecture, Connectivity, CostModel, Layer, LayerKind, LifParams, MappingPolicy, Network,
-    Projection, ResetMode, Semantics, SimRequest,
+    Projection, ResetMode, Schedule, Semantics, SimRequest,
 };
 
 fn layer(
@@ -156,9 +156,11 @@ proptest! {
     fn random_requests_never_panic(
         (net, arch, inputs, samples, steps, semantics) in request(),
         costs in cost_model(),
+        clocked in any::<bool>(),
     ) {
+        let schedule = if clocked { Schedule::Clocked } else { Schedule::Asynchronous };
         let result = std::panic::catch_unwind(|| trueasync_engine::simulate(&SimRequest {
-            network: &net, arch: &arch, costs: &costs, inputs: &inputs, samples, steps, semantics,
+            network: &net, arch: &arch, costs: &costs, inputs: &inputs, samples, steps, semantics, schedule,
             core_of: None, threads: Some(1), keep_spike_trace: true, keep_timeline: true, cancel: None,
         }));
         prop_assert!(result.is_ok(), "the engine panicked on {net:?} {arch:?} {costs:?}");

@@ -6,7 +6,9 @@ mod common;
 
 use common::*;
 use trueasync_engine::timing::{TimelineRecord, Unit};
-use trueasync_engine::{Architecture, CostModel, Network, SampleResult, Semantics, SimRequest};
+use trueasync_engine::{
+    Architecture, CostModel, Network, SampleResult, Schedule, Semantics, SimRequest,
+};
 
 /// Round numbers: soma 2 / 3 / 7 ns per access / update / spike, synapse 3 ns, axon-out 5 ns,
 /// axon-in 16 ns, 4 ns per flit east-west and 6 ns north-south, tokens 5 ns. Energies in pJ;
@@ -43,16 +45,29 @@ fn fan_in(n_in: usize) -> Network {
 }
 
 fn simulate(net: &Network, arch: &Architecture, core_of: Vec<u32>) -> SampleResult {
+    simulate_steps(net, arch, core_of, 1, Schedule::Asynchronous)
+}
+
+fn simulate_steps(
+    net: &Network,
+    arch: &Architecture,
+    core_of: Vec<u32>,
+    steps: usize,
+    schedule: Schedule,
+) -> SampleResult {
     let n_in = net.n_inputs();
-    let costs = costs();
+    let mut costs = costs();
+    costs.latency_s.insert("barrier_hop".into(), 1e-9);
+    costs.energy_j.insert("barrier_hop".into(), 0.125e-12);
     trueasync_engine::simulate(&SimRequest {
         network: net,
         arch,
         costs: &costs,
-        inputs: &vec![1u8; n_in],
+        inputs: &vec![1u8; n_in * steps],
         samples: 1,
-        steps: 1,
+        steps,
         semantics: Semantics::Timestep,
+        schedule,
         core_of: Some(core_of),
         threads: Some(1),
         keep_spike_trace: false,
@@ -281,4 +296,48 @@ fn a_cost_model_that_would_go_negative_is_refused() {
         let err = CostModel::from_json(&json.to_string()).unwrap_err();
         assert!(err.to_string().contains(field), "{err}");
     }
+}
+
+#[test]
+fn two_cores_asynchronous_and_clocked() {
+    // The one-hop chip for two steps. Asynchronous: the input partition runs both steps at
+    // t = 0 (its packets queue in axon-out), so step 1's spike and token follow step 0's
+    // through the pipeline and the update of step 1 starts when its token is in, at 73 ns.
+    let arch = mesh(2, 1, 1);
+    let net = fan_in(1);
+    let a = simulate_steps(&net, &arch, vec![0, 1], 2, Schedule::Asynchronous);
+    assert_eq!(
+        busy(&a, Unit::AxonOut, 0, 0),
+        [(0, 5), (5, 10), (10, 15), (15, 20)]
+    );
+    assert_eq!(
+        busy(&a, Unit::AxonIn, 1, 0),
+        [(9, 25), (25, 41), (41, 57), (57, 73)]
+    );
+    assert_eq!(busy(&a, Unit::Soma, 1, 0), [(41, 53), (73, 85)]);
+    assert_eq!((ns(a.latency_s), a.barriers), (85.0, 0));
+    // Clocked: step 1 opens once step 0 is done everywhere (53 ns) plus the barrier, a done
+    // signal and a release across the mesh's one tile-to-tile edge at 1 ns each: 55 ns.
+    let c = simulate_steps(&net, &arch, vec![0, 1], 2, Schedule::Clocked);
+    assert_eq!(busy(&c, Unit::Soma, 0, 0), [(0, 0), (55, 55)]);
+    assert_eq!(
+        busy(&c, Unit::AxonOut, 0, 0),
+        [(0, 5), (5, 10), (55, 60), (60, 65)]
+    );
+    assert_eq!(
+        busy(&c, Unit::Link, 0, 0),
+        [(5, 9), (10, 14), (60, 64), (65, 69)]
+    );
+    assert_eq!(
+        busy(&c, Unit::AxonIn, 1, 0),
+        [(9, 25), (25, 41), (64, 80), (80, 96)]
+    );
+    assert_eq!(busy(&c, Unit::Soma, 1, 0), [(41, 53), (96, 108)]);
+    assert_eq!((ns(c.latency_s), c.barriers), (108.0, 1));
+    // same function and events; the barrier's two signals cost 2 x 0.125 pJ more sync energy
+    assert_eq!(a.spikes_per_layer, c.spikes_per_layer);
+    assert_eq!(a.counts, c.counts);
+    assert_eq!((a.tokens, a.credits), (c.tokens, c.credits));
+    let sync_pj = |r: &SampleResult| r.energy_breakdown_j[3] * 1e12;
+    assert!((sync_pj(&c) - sync_pj(&a) - 0.25).abs() < 1e-9);
 }
