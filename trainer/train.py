@@ -65,6 +65,24 @@ class TrainLog:
     seconds: float = 0.0
     losses: list = field(default_factory=list)
     stopped_by_budget: bool = False
+    stopped_early: bool = False  # `Checkpointing.should_stop` ended it (a state was saved)
+
+
+@dataclass
+class Checkpointing:
+    """Resumable training (the co-exploration's run store uses it).
+
+    `save(state)` receives the whole training state every `every` steps (not after the last
+    one) and once more if `should_stop()` (checked before every step) ends training early; it
+    must serialise the state at once (it holds references to live tensors). Training given a
+    `state` that `save` received continues exactly where that one stopped: the same batches,
+    sub-networks, optimiser and schedule, so the result is bit-identical to an uninterrupted run.
+    """
+
+    every: int = 0
+    save: Optional[Callable[[dict], None]] = None
+    state: Optional[dict] = None
+    should_stop: Optional[Callable[[], bool]] = None
 
 
 def train_loop(
@@ -81,8 +99,13 @@ def train_loop(
     max_steps: Optional[int] = None,
     progress: bool = False,
     desc: str = "train",
+    checkpointing: Optional[Checkpointing] = None,
+    state_hooks: Optional[tuple] = None,
 ) -> TrainLog:
-    """Generic loop: `forward(frames, labels, step)` -> loss; Adam with a cosine schedule."""
+    """Generic loop: `forward(frames, labels, step)` -> loss; Adam with a cosine schedule.
+
+    `checkpointing` makes it resumable; `state_hooks` = (get, set) of the caller's own state
+    (model weights and buffers, samplers), which the training state carries."""
     frames = as_tensor_frames(frames)
     labels = torch.as_tensor(np.asarray(labels), dtype=torch.long)
     n = frames.shape[0]
@@ -95,14 +118,49 @@ def train_loop(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
     log = TrainLog()
     t0 = time.perf_counter()
-    bar = _progress(range(total), progress, desc=desc, unit="step", leave=False)
     it = iter(())
+    ck = checkpointing
+    if ck is not None and state_hooks is None:
+        raise ValueError("checkpointing needs state_hooks (the model's own state)")
+    epoch_state, taken, start = None, 0, 0  # where the current epoch's batch order came from
+    if ck is not None and ck.state is not None:
+        st = ck.state
+        if st["total"] != total:
+            raise ValueError(f"the saved training state is for {st['total']} steps, not {total}")
+        state_hooks[1](st["extra"])
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        torch.set_rng_state(st["torch_rng"])
+        log.losses, log.steps, start = list(st["losses"]), int(st["step"]), int(st["step"])
+        if st["epoch_generator"] is not None:  # the same batch order, minus the batches taken
+            epoch_state, taken = st["epoch_generator"], int(st["batches_taken"])
+            gen.set_state(epoch_state)
+            it = _batches(n, batch_size, gen)
+            for _ in range(taken):
+                next(it)
+        gen.set_state(st["generator"])
+
+    def state(done: int) -> dict:
+        return {"total": total, "step": done, "losses": list(log.losses), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "torch_rng": torch.get_rng_state(),
+                "epoch_generator": epoch_state, "batches_taken": taken, "generator": gen.get_state(),
+                "extra": state_hooks[0]()}
+
+    bar = _progress(range(start, total), progress, desc=desc, unit="step", leave=False,
+                    **({"initial": start, "total": total} if start else {}))
     for step in bar:
+        if ck is not None and ck.should_stop is not None and ck.should_stop():
+            if ck.save is not None:
+                ck.save(state(step))
+            log.stopped_early = True
+            break
         try:
             idx = next(it)
         except StopIteration:
+            epoch_state, taken = gen.get_state(), 0
             it = _batches(n, batch_size, gen)
             idx = next(it)
+        taken += 1
         loss = forward(frames[idx], labels[idx], step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -113,6 +171,9 @@ def train_loop(
         if budget_s is not None and time.perf_counter() - t0 > budget_s:
             log.stopped_by_budget = True
             break
+        if ck is not None and ck.every and ck.save is not None and log.steps % ck.every == 0 \
+                and log.steps < total:
+            ck.save(state(log.steps))
     log.seconds = time.perf_counter() - t0
     log.epochs = log.steps / steps_per_epoch
     return log
@@ -134,11 +195,13 @@ def train_supernet(
     budget_s: Optional[float] = None,
     max_steps: Optional[int] = None,
     progress: bool = False,
+    checkpointing: Optional[Checkpointing] = None,
 ) -> TrainLog:
     """Train shared weights. `sampler`: a fixed `SubnetConfig` (standalone training),
     `"random"` (one random sub-network per step) or `"sandwich"` (largest + smallest + one
     random sub-network per step, gradients summed). Stops after `epochs`, `max_steps` or
-    `budget_s` seconds, whichever comes first (partial training for a budget)."""
+    `budget_s` seconds, whichever comes first (partial training for a budget).
+    `checkpointing` makes it resumable (`Checkpointing`)."""
     space = supernet.space
     rng = random.Random(seed)
     if isinstance(sampler, SubnetConfig):
@@ -166,9 +229,16 @@ def train_supernet(
             total = total + rate_loss(out, y, supernet.n_classes)
         return total
 
+    def set_state(d):
+        supernet.load_state_dict(d["model"])
+        rng.setstate(d["sampler"])
+
     return train_loop(forward, supernet.parameters(), frames, labels,
                       epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, budget_s=budget_s,
-                      max_steps=max_steps, progress=progress, desc="supernet")
+                      max_steps=max_steps, progress=progress, desc="supernet",
+                      checkpointing=checkpointing,
+                      state_hooks=(lambda: {"model": supernet.state_dict(), "sampler": rng.getstate()},
+                                   set_state))
 
 
 @torch.no_grad()
@@ -233,8 +303,10 @@ def evaluate_subnet(supernet: SuperNet, cfg: SubnetConfig, frames, labels, calib
 
 def finetune(model: FoldedSNN, frames, labels, *, bits: Optional[int] = None,
              epochs: float = 1.0, batch_size: int = 32, lr: float = 5e-4, seed: int = 0,
-             budget_s: Optional[float] = None, progress: bool = False) -> TrainLog:
-    """Train a folded network in float (`bits=None`) or quantisation-aware (`bits`)."""
+             budget_s: Optional[float] = None, progress: bool = False,
+             checkpointing: Optional[Checkpointing] = None) -> TrainLog:
+    """Train a folded network in float (`bits=None`) or quantisation-aware (`bits`);
+    `checkpointing` makes it resumable (`Checkpointing`)."""
     model.train()
 
     def forward(x, y, step):
@@ -243,7 +315,10 @@ def finetune(model: FoldedSNN, frames, labels, *, bits: Optional[int] = None,
 
     log = train_loop(forward, model.parameters(), frames, labels,
                      epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, budget_s=budget_s,
-                     progress=progress, desc=f"qat{bits}" if bits else "finetune")
+                     progress=progress, desc=f"qat{bits}" if bits else "finetune",
+                     checkpointing=checkpointing,
+                     state_hooks=(lambda: {"model": model.state_dict()},
+                                  lambda d: model.load_state_dict(d["model"])))
     model.eval()
     return log
 
