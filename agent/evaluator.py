@@ -200,6 +200,7 @@ class Evaluator:
         budget: Optional[int] = None,
         use_ray: Optional[bool] = None,
         name: Optional[str] = None,
+        area: Optional[Callable] = None,
     ):
         if budget is not None and budget < 1:
             raise ValueError(f"budget must be at least 1 evaluation, got {budget}")
@@ -218,6 +219,7 @@ class Evaluator:
         self.budget = budget
         self.use_ray = use_ray
         self.name = name or getattr(self.network, "name", "workload")
+        self.area_fn = area  # (arch, preset) -> mm^2 without simulating, for a custom `simulate`
         self.needs = WorkloadNeeds.of(self.network)
         self.cache: dict[tuple, Evaluation] = {}
         self.archive = ParetoArchive()
@@ -285,7 +287,10 @@ class Evaluator:
         return spl / np.maximum(1.0, sizes * steps)
 
     def area_mm2(self, arch: Architecture) -> Optional[float]:
-        """The design's area without simulating (None when a custom simulator is in use)."""
+        """The design's area without simulating (None when a custom simulator is in use and no
+        `area` function was given)."""
+        if self.area_fn is not None:
+            return float(self.area_fn(arch, self.preset))
         if self.simulate_fn is not _default_simulate:
             return None
         from trueasync.api import area_and_static_power

@@ -26,6 +26,7 @@ import json
 import os
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional, Sequence
 
@@ -201,6 +202,32 @@ def pretrain(
     return algo, history
 
 
+@dataclass
+class PolicyCarry:
+    """What one RL search hands to the next search of the same run (co-exploration's warm start):
+    the policy's weights after the search, and its best designs (lowest EDP meeting the targets),
+    which the next search simulates first (at most `max_designs`; 0 turns that off)."""
+
+    weights: Optional[dict] = None
+    designs: list = field(default_factory=list)  # Architecture field dicts
+    max_designs: int = 4
+
+
+def _carried_designs(evaluator: Evaluator, carry: PolicyCarry) -> list:
+    """The carried designs that exist in this space and pass the analytic fit checks."""
+    from agent.space import check_design
+
+    out = []
+    for d in carry.designs[: carry.max_designs]:
+        try:
+            a = evaluator.space.encode(Architecture(**d))
+        except ValueError:  # a value this space does not offer
+            continue
+        if not check_design(evaluator.space.decode(a), evaluator.needs):
+            out.append(a)
+    return out
+
+
 def rl_search(
     evaluator: Evaluator,
     seed: int = 0,
@@ -217,6 +244,7 @@ def rl_search(
     local_options: Optional[dict] = None,
     local_rounds: int = 4,
     pool: int = 16,
+    carry: Optional[PolicyCarry] = None,
 ) -> Evaluator:
     """Search `evaluator`'s workload until its budget is spent, warm-started from `checkpoint`.
 
@@ -229,7 +257,8 @@ def rl_search(
     and budget; the policy learns from its own proposals.
 
     With ``checkpoint=None`` (or a policy that does not match the space) the policy starts
-    from scratch. The policy space is the default grid when the user's ranges are a subset of it
+    from scratch. With a `carry` holding weights, the search starts from those instead (and first
+    simulates the carried designs); at the end `carry` holds this search's weights and best designs. The policy space is the default grid when the user's ranges are a subset of it
     (designs are projected onto the user's choices), else the user's own space.
     """
     if evaluator.budget is None:
@@ -237,7 +266,9 @@ def rl_search(
     ensure_ray()
     policy_space = HardwareSpace() if evaluator.space.is_default_grid_subset() else evaluator.space
     state = None
-    if checkpoint is not None and policy_space == HardwareSpace():
+    if carry is not None and carry.weights is not None:
+        state = carry.weights
+    elif checkpoint is not None and policy_space == HardwareSpace():
         state, card = load_policy(Path(checkpoint))
         why = _compatible(card, policy_space)
         if why:
@@ -252,6 +283,10 @@ def rl_search(
     try:
         if state is not None:
             set_weights(algo, state)
+        if carry is not None and carry.weights is not None and carry.max_designs > 0:
+            seeds = _carried_designs(evaluator, carry)
+            if seeds:
+                evaluator.evaluate_batch(seeds)
         cap = max_proposals or 50 * evaluator.budget
         n_local = batch if local_moves is None else int(local_moves)
         rng = np.random.default_rng(seed + 7919)
@@ -268,6 +303,10 @@ def rl_search(
             stale = stale + 1 if evaluator.n_simulated == before else 0
             if progress:
                 progress(evaluator)
+        if carry is not None:
+            carry.weights = get_weights(algo)
+            best = sorted(evaluator.archive.feasible(meeting_targets=True), key=lambda r: (r.edp_js, r.index))
+            carry.designs = [dict(r.design) for r in best[: carry.max_designs]]
     finally:
         algo.stop()
         unregister_evaluators(key)
