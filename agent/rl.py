@@ -204,28 +204,24 @@ def pretrain(
 
 @dataclass
 class PolicyCarry:
-    """What one RL search hands to the next search of the same run (co-exploration's warm start):
-    the policy's weights after the search, and its best designs (lowest EDP meeting the targets),
-    which the next search simulates first (at most `max_designs`; 0 turns that off)."""
+    """What one RL search hands to the next search of the same run (co-exploration's warm start).
 
+    With `keep_weights` the next search starts from this one's policy weights instead of its
+    checkpoint; with `keep_critic` the next search's design critic (`agent.critic`) also fits the
+    designs of the last `max_critic_searches` searches, each workload with a level of its own."""
+
+    keep_weights: bool = True
+    keep_critic: bool = False
+    max_critic_searches: int = 3
     weights: Optional[dict] = None
-    designs: list = field(default_factory=list)  # Architecture field dicts
-    max_designs: int = 4
+    critic_data: list = field(default_factory=list)  # (design dicts, log10 objectives) per search
 
-
-def _carried_designs(evaluator: Evaluator, carry: PolicyCarry) -> list:
-    """The carried designs that exist in this space and pass the analytic fit checks."""
-    from agent.space import check_design
-
-    out = []
-    for d in carry.designs[: carry.max_designs]:
-        try:
-            a = evaluator.space.encode(Architecture(**d))
-        except ValueError:  # a value this space does not offer
-            continue
-        if not check_design(evaluator.space.decode(a), evaluator.needs):
-            out.append(a)
-    return out
+    def add_designs(self, records) -> None:
+        """Remember the designs that fit from a finished search (its archive records)."""
+        fits = [r for r in records if r.fits]
+        self.critic_data = (self.critic_data + [([dict(r.design) for r in fits],
+                                                 [np.log10(r.objectives()).tolist() for r in fits])]
+                            )[-self.max_critic_searches:]
 
 
 def rl_search(
@@ -257,16 +253,18 @@ def rl_search(
     and budget; the policy learns from its own proposals.
 
     With ``checkpoint=None`` (or a policy that does not match the space) the policy starts
-    from scratch. With a `carry` holding weights, the search starts from those instead (and first
-    simulates the carried designs); at the end `carry` holds this search's weights and best designs. The policy space is the default grid when the user's ranges are a subset of it
-    (designs are projected onto the user's choices), else the user's own space.
+    from scratch. With a `carry` (`PolicyCarry`) the search may start from the previous search's
+    weights and screen with a critic that also knows the previous searches' designs; at the end
+    `carry` holds what this search hands on. The policy space is the default grid when the user's
+    ranges are a subset of it (designs are projected onto the user's choices), else the user's own
+    space.
     """
     if evaluator.budget is None:
         raise ValueError("RL search needs an evaluator with a budget")
     ensure_ray()
     policy_space = HardwareSpace() if evaluator.space.is_default_grid_subset() else evaluator.space
     state = None
-    if carry is not None and carry.weights is not None:
+    if carry is not None and carry.keep_weights and carry.weights is not None:
         state = carry.weights
     elif checkpoint is not None and policy_space == HardwareSpace():
         state, card = load_policy(Path(checkpoint))
@@ -283,10 +281,8 @@ def rl_search(
     try:
         if state is not None:
             set_weights(algo, state)
-        if carry is not None and carry.weights is not None and carry.max_designs > 0:
-            seeds = _carried_designs(evaluator, carry)
-            if seeds:
-                evaluator.evaluate_batch(seeds)
+        if carry is not None and carry.keep_critic and carry.critic_data:
+            evaluator.critic_prior = list(carry.critic_data)
         cap = max_proposals or 50 * evaluator.budget
         n_local = batch if local_moves is None else int(local_moves)
         rng = np.random.default_rng(seed + 7919)
@@ -304,9 +300,10 @@ def rl_search(
             if progress:
                 progress(evaluator)
         if carry is not None:
-            carry.weights = get_weights(algo)
-            best = sorted(evaluator.archive.feasible(meeting_targets=True), key=lambda r: (r.edp_js, r.index))
-            carry.designs = [dict(r.design) for r in best[: carry.max_designs]]
+            if carry.keep_weights:
+                carry.weights = get_weights(algo)
+            if carry.keep_critic:
+                carry.add_designs(evaluator.archive.records)
     finally:
         algo.stop()
         unregister_evaluators(key)

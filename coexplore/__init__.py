@@ -11,7 +11,15 @@ The command line (`ancoef explore`, `services/cmd_explore.py`) only parses optio
 and prints; the agent service calls the same functions.
 """
 
-from coexplore.backends import DataInfo, Exported, FixedPointEval, Inherited, InProcessTrainer, TrainerBackend, TrainOutcome
+from coexplore.backends import (
+    DataInfo,
+    Exported,
+    FixedPointEval,
+    Inherited,
+    InProcessTrainer,
+    TrainerBackend,
+    TrainOutcome,
+)
 from coexplore.phases import Preflight, preflight
 from coexplore.progress import (
     Cancelled,

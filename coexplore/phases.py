@@ -29,13 +29,11 @@ from coexplore.records import (
     FineTune,
     OnChipPoint,
     SearchOutcome,
-    config_text,
     design_text,
 )
 from coexplore.settings import SEMANTICS, T_DATA, ExploreSettings
 
 TOTAL_PHASES = 7
-ROLES = ("best_edp", "min_energy", "min_latency", "min_area")
 TIMING_KEYS = frozenset({"sim_wall_s", "t_s", "wall_s", "simulation_s"})
 REFERENCE = "ref"  # model name of baseline (a)'s network
 
@@ -255,26 +253,17 @@ def _policy_bytes(weights: dict) -> bytes:
     return buf.getvalue()
 
 
-def search_one(run: Run, cand: Candidate, exported: Exported, *, flow: str, step: str, budget: int,
-               carry=None) -> SearchOutcome:
-    """One hardware search for `cand` on its calibration workload, every simulation in the store."""
-    stored = run.done(step)
-    if stored is not None:
-        outcome = SearchOutcome.from_json(stored["search"])
-        if carry is not None and outcome.policy_checkpoint:
-            import torch
-
-            data = run.read_file(outcome.policy_checkpoint, outcome.policy_sha256)
-            carry.weights = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-            carry.designs = list(outcome.carried_designs)
-        return outcome
+def make_evaluator(s: ExploreSettings, cand: Candidate, exported: Exported, budget: int, simulate):
+    """The evaluator of `cand`'s search: its calibration workload, the space at its bits."""
     from agent.evaluator import Evaluator
-    from agent.search import run_search
 
-    s = run.s
-    ev = Evaluator(SimpleNamespace(network=exported.network, inputs=exported.inputs), hardware_space(cand.bits),
-                   targets=s.targets, preset=s.preset, semantics=SEMANTICS, threads=s.sim_threads, budget=budget,
-                   simulate=run.sim, use_ray=False, name=f"{cand.name} {cand.config_text}", area=_area_fn)
+    return Evaluator(SimpleNamespace(network=exported.network, inputs=exported.inputs), hardware_space(cand.bits),
+                     targets=s.targets, preset=s.preset, semantics=SEMANTICS, threads=s.sim_threads, budget=budget,
+                     simulate=simulate, use_ray=False, name=f"{cand.name} {cand.config_text}", area=_area_fn)
+
+
+def search_options(s: ExploreSettings, carry=None) -> dict:
+    """`agent.search.run_search` keywords for the run's algorithm and warm start."""
     kw: dict = {}
     if s.algo == "rl":
         from coexplore.settings import policy_status
@@ -283,6 +272,38 @@ def search_one(run: Run, cand: Candidate, exported: Exported, *, flow: str, step
             kw["checkpoint"] = None
         if carry is not None:
             kw["carry"] = carry
+    return kw
+
+
+def warm_start_carry(s: ExploreSettings):
+    """What the run's RL searches hand from candidate to candidate (`--warm-start`), or None."""
+    if s.algo != "rl" or s.warm_start not in ("policy", "critic"):
+        return None
+    from agent.rl import PolicyCarry
+
+    return PolicyCarry(keep_weights=s.warm_start == "policy", keep_critic=s.warm_start == "critic")
+
+
+def search_one(run: Run, cand: Candidate, exported: Exported, *, flow: str, step: str, budget: int,
+               carry=None) -> SearchOutcome:
+    """One hardware search for `cand` on its calibration workload, every simulation in the store."""
+    stored = run.done(step)
+    if stored is not None:
+        outcome = SearchOutcome.from_json(stored["search"])
+        if carry is not None:  # what this search handed on, as it did the first time
+            if carry.keep_weights and outcome.policy_checkpoint:
+                import torch
+
+                data = run.read_file(outcome.policy_checkpoint, outcome.policy_sha256)
+                carry.weights = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            if carry.keep_critic:
+                carry.add_designs(outcome.archive)
+        return outcome
+    from agent.search import run_search
+
+    s = run.s
+    ev = make_evaluator(s, cand, exported, budget, run.sim)
+    kw = search_options(s, carry)
 
     def tick(e) -> None:
         run.check_cancel()
@@ -294,8 +315,7 @@ def search_one(run: Run, cand: Candidate, exported: Exported, *, flow: str, step
     outcome = SearchOutcome(s.algo, budget, untimed({k: v for k, v in figs.items() if k != "trace"}),
                             ev.reference(), [float(v) for v in ev.spike_rates()], list(ev.archive.records))
     outcome.figures["trace"] = [[n, best] for n, _, best in figs["trace"]]
-    if carry is not None and carry.weights is not None:
-        outcome.carried_designs = list(carry.designs)
+    if carry is not None and carry.keep_weights and carry.weights is not None:
         outcome.policy_checkpoint = f"checkpoints/policy-after-{step.replace('/', '-')}.pt"
         outcome.policy_sha256 = run.write_file(outcome.policy_checkpoint, _policy_bytes(carry.weights))
     ev.archive.save(run.out / "search" / step.split("/", 1)[1])
@@ -318,11 +338,7 @@ def search_hardware(run: Run, cands: list[Candidate]) -> None:
     run.start_phase("coexplore.search", 3, TOTAL_PHASES,
                     f"hardware search per candidate ({s.algo}, {s.budget} simulated designs each, preset "
                     f"{s.preset}{', targets ' + tg if tg else ''}; warm start: {s.warm_start})")
-    carry = None
-    if s.algo == "rl" and s.warm_start == "carry":
-        from agent.rl import PolicyCarry
-
-        carry = PolicyCarry()
+    carry = warm_start_carry(s)
     for c in cands:
         run.check_cancel()
         ex = run.trainer.export(c.name, c.bits, "calibration") if run.done(f"search/{c.name}") is None else None

@@ -58,8 +58,7 @@ class SearchOutcome:
     reference: Evaluation  # the evaluator's reference (calibration) design
     spike_rates: list  # measured per layer on the reference design
     archive: list  # Evaluation, in evaluation order
-    carried_designs: list = field(default_factory=list)  # handed to the next search (warm start)
-    policy_checkpoint: Optional[str] = None  # policy weights after this search (warm start)
+    policy_checkpoint: Optional[str] = None  # policy weights after this search (warm start "policy")
     policy_sha256: Optional[str] = None
 
     @property
@@ -79,14 +78,13 @@ class SearchOutcome:
         return {"method": self.method, "budget": self.budget, "figures": self.figures,
                 "reference": evaluation_to_json(self.reference), "spike_rates": list(self.spike_rates),
                 "archive": [evaluation_to_json(r) for r in self.archive],
-                "carried_designs": list(self.carried_designs), "policy_checkpoint": self.policy_checkpoint,
-                "policy_sha256": self.policy_sha256}
+                "policy_checkpoint": self.policy_checkpoint, "policy_sha256": self.policy_sha256}
 
     @classmethod
     def from_json(cls, d: dict) -> "SearchOutcome":
         return cls(d["method"], d["budget"], d["figures"], evaluation_from_json(d["reference"]),
                    list(d["spike_rates"]), [evaluation_from_json(r) for r in d["archive"]],
-                   list(d.get("carried_designs") or []), d.get("policy_checkpoint"), d.get("policy_sha256"))
+                   d.get("policy_checkpoint"), d.get("policy_sha256"))
 
 
 @dataclass

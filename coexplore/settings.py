@@ -23,12 +23,12 @@ from typing import Optional
 SUPERNET_SHARE = 0.75
 SUPERNET_STEPS_PER_MINUTE = 420
 QAT_STEPS_PER_MINUTE = 1500
-DEFAULT_MINUTES = 2.5
+DEFAULT_MINUTES = 2.0
 VAL_FRACTION = 0.15
 MAX_VAL = 200
 T_DATA = 8
 SEMANTICS = "timestep"
-WARM_STARTS = ("carry", "shipped", "none")
+WARM_STARTS = ("shipped", "policy", "critic", "none")
 EXECUTION_FIELDS = ("sim_threads", "checkpoint_every")
 SETTINGS_VERSION = 1
 
@@ -49,14 +49,14 @@ class ExploreSettings:
     limit: Optional[int] = None
     test_limit: Optional[int] = None
     calib_samples: int = 16
-    designs_per_survivor: int = 4
+    designs_per_survivor: int = 3
     downsample: int = 1
     batch_size: int = 32
     lr: float = 3e-3
     preset: Optional[str] = None  # None: async28 when the engine ships it, else loihi
     preset_sha256: Optional[str] = None  # of a preset given as a JSON file
     torch_threads: int = 1
-    warm_start: str = "carry"
+    warm_start: str = "shipped"  # see docs/explore.md, "Warm start across the candidates"
     baselines: bool = True
     sim_threads: Optional[int] = None
     checkpoint_every: int = 200

@@ -78,16 +78,17 @@ def register(subparsers) -> argparse.ArgumentParser:
     g = p.add_argument_group("baselines and warm start")
     g.add_argument("--no-baselines", dest="baselines", action="store_const", const=False,
                    help="skip baselines (a) reference and (b) sequential")
-    g.add_argument("--warm-start", choices=WARM_STARTS, help="RL searches: carry the policy and best designs "
-                   "from one candidate to the next (default carry), start each from the shipped policy "
-                   "(shipped), or from scratch (none)")
+    g.add_argument("--warm-start", choices=WARM_STARTS, help="RL searches: each from the shipped policy "
+                   "(shipped, the default), the policy carried from one candidate's search to the next (policy), "
+                   "the shipped policy with a design critic that also fits the earlier candidates' designs "
+                   "(critic), or from scratch (none); docs/explore.md")
     g = p.add_argument_group("smaller runs and tuning")
     g.add_argument("--limit", type=_int, help="at most N training samples (balanced)")
     g.add_argument("--test-limit", type=_int, help="at most N held-out test samples")
     g.add_argument("--calib-samples", type=_int, help="calibration batch: samples simulated per hardware design "
                    "in the search (default 16)")
     g.add_argument("--designs-per-survivor", type=_int, help="designs of each survivor's hardware front simulated "
-                   "on the test split: best EDP, then lowest energy, latency, area (default 4)")
+                   "on the test split: best EDP, then lowest energy, latency, area (default 3)")
     g.add_argument("--downsample", type=_int, help="spatial pooling of the input frames (default 1)")
     g.add_argument("--batch-size", type=_int, help="default 32")
     g.add_argument("--lr", type=positive_float, help="supernet learning rate (default 3e-3)")

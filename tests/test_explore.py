@@ -309,7 +309,7 @@ def test_second_process_on_a_run_folder(run_copy, capsys):
         """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        _refused(["explore", "--resume", str(run_copy)], capsys, run_copy, "is in use by process")
+        _refused(["explore", "--resume", str(run_copy)], capsys, run_copy, "is in use by")
     finally:
         holder.kill()
         holder.wait()
