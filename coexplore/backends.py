@@ -42,6 +42,7 @@ class Inherited:
 
     accuracy: float
     spikes_per_layer: list  # mean spikes per sample and layer (float model)
+    synaptic_ops: float  # estimated per sample: each layer's input spikes x its mean fan-out
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,12 @@ class TrainerBackend(Protocol):
     def state(self, name: str) -> bytes: ...
 
     def load_state(self, name: str, data: bytes) -> None: ...
+
+
+def torch_tensor(a):
+    import torch
+
+    return torch.as_tensor(np.asarray(a) if not hasattr(a, "dim") else a)
 
 
 def _to_bytes(obj) -> bytes:
@@ -192,8 +199,24 @@ class InProcessTrainer:
 
         cfg = SubnetConfig.from_dict(config)
         ev = evaluate_subnet(self.supernet, cfg, self.val_x, self.val_y, calib_frames=self.fit_x)
-        self.models[name] = fold_subnet(self.supernet, cfg)  # uses the norms just recalibrated for cfg
-        return Inherited(float(ev["accuracy"]), [float(v) for v in ev["spikes_per_layer_mean"]])
+        model = fold_subnet(self.supernet, cfg)  # uses the norms just recalibrated for cfg
+        self.models[name] = model
+        spikes = [float(v) for v in ev["spikes_per_layer_mean"]]
+        return Inherited(float(ev["accuracy"]), spikes, self._synaptic_ops(model, spikes))
+
+    def _synaptic_ops(self, model, spikes: list) -> float:
+        """Float model's synaptic operations per sample: sum over layers of input spikes x mean fan-out."""
+        from trainer.snn import rebin
+
+        x = rebin(torch_tensor(self.val_x), model.timesteps)
+        inputs = float((x > 0).float().sum(dim=tuple(range(1, x.dim()))).mean())
+        ops = 0.0
+        for layer, s_in in zip(model.layers, [inputs] + spikes[:-1]):
+            n_in = float(np.prod(layer.in_shape))
+            taps = float(np.prod(layer.weight.shape[1:])) if layer.kind == "conv" else n_in
+            edges = float(np.prod(layer.out_shape)) * taps
+            ops += s_in * edges / n_in
+        return ops
 
     def export(self, name, bits, split):
         from trainer.export import export_inputs, export_network

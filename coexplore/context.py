@@ -54,6 +54,7 @@ class Run:
         self.cancelled = cancel_check(cancel)
         self.data = None  # coexplore.backends.DataInfo, once loaded
         self.tests: dict = {}  # model name -> (test-split Exported, fixed-point output spike counts)
+        self.screened: list = []  # the sub-networks screened for the candidates
         self.out.mkdir(parents=True, exist_ok=True)
         self._log = open(self.out / log_name, "a", buffering=1, encoding="utf-8")
 

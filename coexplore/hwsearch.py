@@ -59,6 +59,38 @@ class SearchSettings:
 
         return HardwareSpace.from_options(dict(self.ranges))
 
+    def validated(self) -> "SearchSettings":
+        """These settings checked before any work (ValueError / FileNotFoundError naming the setting)."""
+        from agent.search import METHODS
+
+        if self.algo not in METHODS:
+            raise ValueError(f"unknown --algo {self.algo!r}; choose one of {', '.join(METHODS)}")
+        if self.budget is None or self.budget < 1:
+            raise ValueError(f"--budget must be at least 1 evaluation, got {self.budget}")
+        self.space()  # a bad range names its parameter
+        self.targets  # a bad target too
+        for name in ("samples", "timesteps", "threads"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ValueError(f"--{name} must be at least 1, got {v}")
+        if self.checkpoint is not None and not Path(self.checkpoint).exists():
+            raise FileNotFoundError(f"--checkpoint {self.checkpoint} does not exist")
+        return self
+
+    def check_workload(self, workload) -> None:
+        """A design space in which nothing can hold the network is a bad setting: say so first."""
+        from agent.space import WorkloadNeeds
+
+        space = self.space()
+        needs = WorkloadNeeds.of(workload.network)
+        masks = space.action_mask(needs)
+        empty = [p.name for p, m in zip(space.params, masks) if not m.any()]
+        if empty:
+            raise ValueError(
+                "no design in the given ranges can hold the network (" + ", ".join(empty) + " too small): "
+                + "; ".join(space.check(space.decode([int(m.argmax()) if m.any() else p.n - 1
+                                                       for p, m in zip(space.params, masks)]), needs)))
+
     def load_workload(self):
         from agent import workloads
 

@@ -173,15 +173,15 @@ def train_supernet(run: Run, data: DataInfo) -> dict:
 # -- 2. candidates ---------------------------------------------------------------------------------
 
 
-def _configs(run: Run, data: DataInfo) -> list[tuple[dict, int]]:
-    """K distinct (sub-network, bits) pairs drawn with random.Random(seed)."""
+def _configs(run: Run, data: DataInfo, n: int) -> list[tuple[dict, int]]:
+    """`n` distinct (sub-network, bits) pairs drawn with random.Random(seed)."""
     from trainer.supernet import SearchSpace
 
     space = SearchSpace.from_dict(data.snn_space)
-    K, bits = run.s.candidates, run.s.bits
+    bits = run.s.bits
     rng = random.Random(run.s.seed)
     out, seen = [], set()
-    for _ in range(200 * K):
+    for _ in range(200 * n):
         cfg = space.sample(rng)
         b = bits[0] if len(bits) == 1 else rng.choice(bits)
         key = (cfg.ops, tuple(0 if o == "skip" else w for o, w in zip(cfg.ops, cfg.widths)), cfg.timesteps,
@@ -190,10 +190,38 @@ def _configs(run: Run, data: DataInfo) -> list[tuple[dict, int]]:
             continue
         seen.add(key)
         out.append((cfg.to_dict(), b))
-        if len(out) == K:
+        if len(out) == n:
             return out
     raise ValueError(f"the SNN search space has only {len(out)} distinct sub-networks; "
-                     f"ask for --candidates {len(out)} or fewer")
+                     f"ask for --screen / --candidates {len(out)} or fewer")
+
+
+def screen(run: Run, data: DataInfo) -> list[dict]:
+    """Draw `--screen` sub-networks, score each with inherited weights (validation accuracy and the
+    float model's synaptic operations per sample; no simulation) and select the K candidates:
+    the non-dominated ones in (accuracy up, synaptic operations down), spread along that front
+    when there are more than K (its most accurate and its cheapest end always), topped up by
+    accuracy when there are fewer."""
+    stored = run.done("screen")
+    if stored is not None:
+        return stored["screened"]
+    rows = []
+    for i, (cfg, bits) in enumerate(_configs(run, data, run.s.screened)):
+        run.check_cancel()
+        inh = run.trainer.inherit("screen", cfg)
+        rows.append({"index": i, "config": cfg, "bits": bits, "inherited_val_accuracy": inh.accuracy,
+                     "synaptic_ops_estimate": inh.synaptic_ops, "selected": False})
+    K = run.s.candidates
+    pts = np.array([[-r["inherited_val_accuracy"], r["synaptic_ops_estimate"]] for r in rows])
+    front = sorted(np.flatnonzero(nondominated_mask(pts)), key=lambda i: (pts[i, 0], pts[i, 1], i))
+    if len(front) > K:
+        picks = [front[int(round(j))] for j in np.linspace(0, len(front) - 1, K)]
+    else:
+        rest = sorted(set(range(len(rows))) - set(front), key=lambda i: (pts[i, 0], pts[i, 1], i))
+        picks = list(front) + rest[: K - len(front)]
+    for i in picks:
+        rows[i]["selected"] = True
+    return run.commit("screen", {"screened": rows}, "candidates")["screened"]
 
 
 def _candidate(run: Run, name: str, config: dict, bits: int) -> Candidate:
@@ -215,9 +243,11 @@ def _candidate(run: Run, name: str, config: dict, bits: int) -> Candidate:
 
 
 def sample_candidates(run: Run, data: DataInfo) -> list[Candidate]:
-    pairs = _configs(run, data)
     run.start_phase("candidates", 2, TOTAL_PHASES,
-                    f"{len(pairs)} candidates, inherited weights, calibration batch of {data.n_calib} samples")
+                    f"{run.s.candidates} candidates screened from {run.s.screened} sub-networks with inherited weights, "
+                    f"calibration batch of {data.n_calib} samples")
+    run.screened = screen(run, data)
+    pairs = [(r["config"], r["bits"]) for r in run.screened if r["selected"]]
     cands = []
     for i, (cfg, bits) in enumerate(pairs):
         run.check_cancel()

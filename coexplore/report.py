@@ -165,6 +165,7 @@ def summarize(run: Run, data: dict, supernet: dict, cands: list, front: list, ch
         "command": "explore", "version": SUMMARY_VERSION, "dataset": data["dataset"], "seed": s.seed,
         "settings": settings, "versions": run.store.info.versions, "commit": run.store.info.git_commit,
         "targets": s.targets.to_dict(), "supernet": untimed(supernet),
+        "screening": run.screened,
         "candidates": [_cand_json(c, data["n_calib"]) for c in cands],
         "front": [_point_row(p) for p in front],
         "met_targets": bool(front),

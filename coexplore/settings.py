@@ -39,6 +39,7 @@ class ExploreSettings:
     data_root: Optional[str] = None
     seed: int = 0
     candidates: int = 4
+    screen: Optional[int] = None  # sub-networks screened for the candidates (None: 3 x candidates)
     budget: int = 48  # simulated designs per candidate search
     algo: Optional[str] = None  # None: rl when the shipped policy is usable, else nsga2
     bits: tuple = (4,)  # weight widths the candidates are drawn with (training = chip width)
@@ -70,6 +71,10 @@ class ExploreSettings:
     def qat_steps(self) -> int:
         """QAT steps of every fine-tuned network (each survivor and each baseline's network)."""
         return max(1, int(round(self.minutes * (1 - SUPERNET_SHARE) * QAT_STEPS_PER_MINUTE / self.candidates)))
+
+    @property
+    def screened(self) -> int:
+        return 3 * self.candidates if self.screen is None else self.screen
 
     @property
     def sequential_budget(self) -> int:
@@ -108,6 +113,8 @@ class ExploreSettings:
         if len(set(bits)) != len(bits):
             raise ValueError(f"--bits lists a width twice: {','.join(map(str, bits))}")
         s = dataclasses.replace(s, bits=bits)
+        if s.screen is not None and (not isinstance(s.screen, int) or s.screen < s.candidates):
+            raise ValueError(f"--screen must be at least --candidates ({s.candidates}), got {s.screen}")
         for name in ("limit", "test_limit", "calib_samples", "designs_per_survivor", "downsample",
                      "batch_size", "torch_threads", "sim_threads", "checkpoint_every"):
             v = getattr(s, name)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from services.options import positive_float
 
-SETTING_OPTIONS = ("dataset", "data_root", "seed", "candidates", "budget", "algo", "bits", "max_energy_j",
+SETTING_OPTIONS = ("dataset", "data_root", "seed", "candidates", "screen", "budget", "algo", "bits", "max_energy_j",
                    "max_latency_s", "max_area_mm2", "minutes", "limit", "test_limit", "calib_samples",
                    "designs_per_survivor", "downsample", "batch_size", "lr", "preset", "warm_start", "baselines",
                    "checkpoint_every")
@@ -64,6 +64,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_int)
     p.add_argument("--candidates", type=_int, metavar="K", help="candidate sub-networks sampled from the supernet "
                    "(default 4)")
+    p.add_argument("--screen", type=_int, metavar="N", help="sub-networks scored with inherited weights to select "
+                   "the candidates from (default 3 x K)")
     p.add_argument("--budget", type=_int, metavar="N", help="simulated hardware designs per candidate (default 48)")
     p.add_argument("--algo", help="hardware search: rl (warm-started PPO), nsga2 or random (default: rl when the "
                    "pre-trained policy is installed, else nsga2)")

@@ -16,11 +16,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.search import METHODS
-from agent.space import DEFAULT_CHOICES, HELP, PARAM_NAMES, HardwareSpace
+from agent.space import DEFAULT_CHOICES, HELP, PARAM_NAMES
 from services.options import positive_float
 
-ALGOS = METHODS
 SETTINGS = ("workload", "network", "algo", "budget", "seed", "max_energy_j", "max_latency_s", "max_area_mm2",
             "preset", "semantics", "samples", "timesteps", "checkpoint", "threads")
 
@@ -76,38 +74,6 @@ def given_settings(args) -> dict:
     return given
 
 
-def validate(settings) -> tuple:
-    """Every check that can fail before any simulation; returns (space, targets)."""
-    if settings.algo not in ALGOS:
-        raise ValueError(f"unknown --algo {settings.algo!r}; choose one of {', '.join(ALGOS)}")
-    if settings.budget is None or settings.budget < 1:
-        raise ValueError(f"--budget must be at least 1 evaluation, got {settings.budget}")
-    space = settings.space()
-    targets = settings.targets
-    for name in ("samples", "timesteps", "threads"):
-        v = getattr(settings, name)
-        if v is not None and v < 1:
-            raise ValueError(f"--{name} must be at least 1, got {v}")
-    if settings.checkpoint is not None and not Path(settings.checkpoint).exists():
-        raise FileNotFoundError(f"--checkpoint {settings.checkpoint} does not exist")
-    return space, targets
-
-
-def _check_space(space: HardwareSpace, wl) -> None:
-    """A design space in which nothing can hold the network is a bad setting: say so before searching."""
-    from agent.space import WorkloadNeeds
-
-    needs = WorkloadNeeds.of(wl.network)
-    masks = space.action_mask(needs)
-    empty = [p.name for p, m in zip(space.params, masks) if not m.any()]
-    if empty:
-        raise ValueError(
-            "no design in the given ranges can hold the network (" + ", ".join(empty) + " too small): "
-            + "; ".join(space.check(space.decode([int(m.argmax()) if m.any() else p.n - 1
-                                                   for p, m in zip(space.params, masks)]), needs))
-        )
-
-
 def run(args) -> int:
     from coexplore.hwsearch import SearchSettings, resume_search, run_search, start_search
     from runstore import STORE_NAME, RunExists
@@ -120,10 +86,9 @@ def run(args) -> int:
         store, settings, wl = resume_search(out, given)
     else:
         out = Path(args.out or "ancoef-search")
-        settings = SearchSettings(**given)
-        space, _ = validate(settings)
+        settings = SearchSettings(**given).validated()
         wl = settings.load_workload()
-        _check_space(space, wl)
+        settings.check_workload(wl)
         if (out / STORE_NAME).exists():
             raise RunExists(f"--out {out} already holds a search: continue it with `ancoef search --resume {out}` "
                             "or choose another --out")

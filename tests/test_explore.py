@@ -209,7 +209,7 @@ def _without_timings(s: dict) -> dict:
     return without_timings(s)
 
 
-def test_sigkill_in_search_and_in_finetuning_then_resume(tiny_run, tmp_path):
+def test_sigkill_in_search_and_in_finetuning_cancel_then_resume(tiny_run, tmp_path):
     _, ref_out, _ = tiny_run
     out = tmp_path / "killed"
     n_search = lambda: _query(out, "SELECT COUNT(*) FROM simulations WHERE phase='coexplore.search'")[0][0]  # noqa: E731
@@ -225,17 +225,36 @@ def test_sigkill_in_search_and_in_finetuning_then_resume(tiny_run, tmp_path):
     unfinished = _query(out, "SELECT job FROM training_checkpoints WHERE job LIKE 'qat/c%' AND job NOT IN "
                              "(SELECT job FROM trainings)")
     assert unfinished, "killed during fine-tuning"
-    # 3. resumed to the end
-    p = _start(["explore", "--resume", str(out), "--checkpoint-every", "2", "--no-progress"])
-    log, _ = p.communicate(timeout=300)
-    assert p.returncode == 0, log.decode()[-3000:]
+    # 3. resumed in this process through the library, as a service would, and cancelled between two
+    #    steps of the sequential baseline's search (a threading.Event); the store stays resumable
+    import threading
+
+    from coexplore import Cancelled, InProcessTrainer, PhaseEvent, SearchEvent, explore, resume_run
+
+    stop, phases = threading.Event(), []
+
+    def progress(ev):
+        if isinstance(ev, PhaseEvent):
+            phases.append(ev.phase)
+        if isinstance(ev, SearchEvent) and ev.flow == "sequential" and ev.simulations_done >= 2:
+            stop.set()
+
+    store, settings = resume_run(out, {"checkpoint_every": 2, "seed": 3})
+    with pytest.raises(Cancelled):
+        explore(settings, store, out=out, trainer=InProcessTrainer(), progress=progress, cancel=stop)
+    assert phases[-1] == "sequential.search"
+    assert _query(out, "SELECT state FROM runs") == [("cancelled",)]
+    # 4. resumed to the end
+    store, settings = resume_run(out, {})
+    result = explore(settings, store, out=out, trainer=InProcessTrainer())
+    assert result.exit_status == 0
     assert _without_timings(_summary(out)) == _without_timings(_summary(ref_out))
     # nothing finished was lost or redone: every simulation of attempt 1 is still there and no design was
     # simulated twice (the store's key would refuse it); the same simulations as the uninterrupted run
     rows = _query(out, "SELECT workload, design, attempt FROM simulations")
     assert first <= {(w, d) for w, d, a in rows if a == 1}
     assert sorted((w, d) for w, d, _ in rows) == sorted(_query(ref_out, "SELECT workload, design FROM simulations"))
-    assert {a for *_, a in rows} <= {1, 2, 3}
+    assert {a for *_, a in rows} <= {1, 2, 3, 4}
     # training: the supernet was trained once; each QAT job's segments follow each other from step 0
     assert _query(out, "SELECT attempt FROM trainings WHERE job='supernet'") == [(1,)]
     for (job,) in unfinished:
@@ -246,7 +265,7 @@ def test_sigkill_in_search_and_in_finetuning_then_resume(tiny_run, tmp_path):
         total, attempt = _query(out, "SELECT steps, attempt FROM trainings WHERE job=?", (job,))[0]
         assert attempt == 3 and total == _summary(out)["settings"]["qat_steps_per_network"]
     assert _query(out, "SELECT attempt, state FROM attempts ORDER BY attempt") == [
-        (1, "interrupted"), (2, "interrupted"), (3, "succeeded")]
+        (1, "interrupted"), (2, "interrupted"), (3, "cancelled"), (4, "succeeded")]
 
 
 # -- acceptance 3: refused resumes change nothing ---------------------------------------------------------
