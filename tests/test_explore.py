@@ -226,7 +226,8 @@ def test_sigkill_in_search_and_in_finetuning_cancel_then_resume(tiny_run, tmp_pa
                              "(SELECT job FROM trainings)")
     assert unfinished, "killed during fine-tuning"
     # 3. resumed in this process through the library, as a service would, and cancelled between two
-    #    steps of the sequential baseline's search (a threading.Event); the store stays resumable
+    #    steps once the sequential baseline's search reported progress (a threading.Event); the store
+    #    stays resumable
     import threading
 
     from coexplore import Cancelled, InProcessTrainer, PhaseEvent, SearchEvent, explore, resume_run
@@ -242,7 +243,10 @@ def test_sigkill_in_search_and_in_finetuning_cancel_then_resume(tiny_run, tmp_pa
     store, settings = resume_run(out, {"checkpoint_every": 2, "seed": 3})
     with pytest.raises(Cancelled):
         explore(settings, store, out=out, trainer=InProcessTrainer(), progress=progress, cancel=stop)
-    assert phases[-1] == "sequential.search"
+    # the event is checked at the next step boundary: after a batch of the search or before a test simulation
+    assert phases[-1] == "sequential.finetune"
+    assert _query(out, "SELECT COUNT(*) FROM simulations WHERE phase='sequential.search'")[0][0] >= 2
+    assert _query(out, "SELECT name FROM steps WHERE name='onchip/sequential'") == []
     assert _query(out, "SELECT state FROM runs") == [("cancelled",)]
     # 4. resumed to the end
     store, settings = resume_run(out, {})
