@@ -174,16 +174,22 @@ def train_supernet(run: Run, data: DataInfo) -> dict:
 
 
 def _configs(run: Run, data: DataInfo, n: int) -> list[tuple[dict, int]]:
-    """`n` distinct (sub-network, bits) pairs drawn with random.Random(seed)."""
+    """`n` distinct (sub-network, bits) pairs: the supernet's largest (at the widest bits) and
+    smallest (at the narrowest) sub-networks, which the sandwich rule trains at every step, then
+    draws with random.Random(seed)."""
     from trainer.supernet import SearchSpace
 
     space = SearchSpace.from_dict(data.snn_space)
     bits = run.s.bits
     rng = random.Random(run.s.seed)
+    ends = [(space.largest(), max(bits)), (space.smallest(), min(bits))]
     out, seen = [], set()
-    for _ in range(200 * n):
-        cfg = space.sample(rng)
-        b = bits[0] if len(bits) == 1 else rng.choice(bits)
+    for k in range(200 * n):
+        if k < len(ends):
+            cfg, b = ends[k]
+        else:
+            cfg = space.sample(rng)
+            b = bits[0] if len(bits) == 1 else rng.choice(bits)
         key = (cfg.ops, tuple(0 if o == "skip" else w for o, w in zip(cfg.ops, cfg.widths)), cfg.timesteps,
                cfg.tau, b)
         if key in seen:
@@ -258,12 +264,19 @@ def sample_candidates(run: Run, data: DataInfo) -> list[Candidate]:
     return cands
 
 
-def reference_candidate(run: Run, data: DataInfo) -> Candidate:
-    """Baseline (a)'s network: the supernet's largest sub-network at the widest of the run's bits."""
+def reference_candidate(run: Run, data: DataInfo, cands: list[Candidate]) -> Candidate:
+    """Baseline (a)'s network: the supernet's largest sub-network at the widest of the run's bits.
+    When a candidate is that network, baseline (a) shares its model and fine-tuning (the same
+    computation)."""
+    import dataclasses
+
     from trainer.supernet import SearchSpace
 
-    space = SearchSpace.from_dict(data.snn_space)
-    return _candidate(run, REFERENCE, space.largest().to_dict(), max(run.s.bits))
+    cfg, bits = SearchSpace.from_dict(data.snn_space).largest().to_dict(), max(run.s.bits)
+    for c in cands:
+        if c.config == cfg and c.bits == bits:
+            return dataclasses.replace(c, search=None, status="reference", reason="", finetune=None, points=[])
+    return _candidate(run, REFERENCE, cfg, bits)
 
 
 # -- 3. hardware search ----------------------------------------------------------------------------

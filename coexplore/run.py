@@ -200,7 +200,7 @@ def _explore(run: Run, pre) -> ExploreResult:
         run.log(f"hardware search: rl from scratch ({policy_status()[1]})", "warning")
     supernet = phases.train_supernet(run, run.data)
     cands = phases.sample_candidates(run, run.data)
-    ref = phases.reference_candidate(run, run.data) if s.baselines else None
+    ref = phases.reference_candidate(run, run.data, cands) if s.baselines else None
     phases.search_hardware(run, cands)
     survivors = phases.abandon(run, cands)
     if not survivors:
