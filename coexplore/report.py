@@ -344,7 +344,7 @@ def markdown(summary: dict) -> str:
         comp = summary.get("comparison") or {}
         lines += ["", "## Chosen design against the baselines", "",
                   f"Chosen: {summary['chosen']['rule']}." if summary.get("chosen") else "No chosen design.", "",
-                  "| flow | SNN | accuracy | EDP (s*nJ) | energy (J) | latency (s) | area (mm^2) | chosen's EDP ratio | "
+                  "| flow | SNN | accuracy | EDP (s*nJ) | energy (J) | latency (s) | area (mm^2) | its EDP / chosen EDP | "
                   "accuracy difference | hardware |", "|---|---|---|---|---|---|---|---|---|---|"]
         rows = [("co-exploration (chosen)", summary.get("chosen"), None)]
         rows += [(f"({'a' if n == 'reference' else 'b'}) {n}", summary["baselines"][n]["chosen"], comp.get(f"vs_{n}"))

@@ -58,9 +58,13 @@ def git_commit() -> Optional[str]:
         return None
     try:
         r = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        d = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
-    return r.stdout.strip() or None if r.returncode == 0 else None
+    if r.returncode != 0 or not r.stdout.strip():
+        return None
+    return r.stdout.strip() + ("-dirty" if d.returncode == 0 and d.stdout.strip() else "")
 
 
 # -- opening a run ----------------------------------------------------------------------------------
