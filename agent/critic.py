@@ -49,13 +49,26 @@ class DesignCritic:
             cols.append(np.eye(p.n)[a[:, i]])
         return np.hstack(cols)
 
-    def fit(self, actions: np.ndarray, log_objectives: np.ndarray) -> "DesignCritic":
-        """Ridge fit (intercept not penalised) of `log_objectives` [n, k] on the designs' features."""
+    def fit(self, actions: np.ndarray, log_objectives: np.ndarray, groups=None) -> "DesignCritic":
+        """Ridge fit (intercept not penalised) of `log_objectives` [n, k] on the designs' features.
+
+        `groups` (one label per row, e.g. the workload each design was simulated on) adds one
+        unpenalised offset per group beyond the first: the design effects are shared, the levels
+        are not (predictions from a parent, `predict_from_parent`, do not need the levels)."""
         x = self.features(actions)
+        n_feat = x.shape[1]
+        levels = []
+        if groups is not None:
+            g = np.asarray(groups)
+            levels = list(np.unique(g))[1:]
+            if levels:
+                x = np.hstack([x, (g[:, None] == np.array(levels)[None, :]).astype(float)])
         y = np.asarray(log_objectives, dtype=float)
         penalty = self.ridge * np.eye(x.shape[1])
         penalty[0, 0] = 0.0
-        self.coef = np.linalg.solve(x.T @ x + penalty, x.T @ y)
+        for j in range(n_feat, x.shape[1]):
+            penalty[j, j] = 0.0
+        self.coef = np.linalg.solve(x.T @ x + penalty, x.T @ y)[:n_feat]
         self.n_points = x.shape[0]
         return self
 
@@ -73,16 +86,31 @@ class DesignCritic:
 
 
 def fit_critic(evaluator) -> DesignCritic:
-    """A critic over `evaluator`'s space, fitted to every simulated design in its archive."""
+    """A critic over `evaluator`'s space, fitted to every simulated design in its archive.
+
+    With `evaluator.critic_prior` (a list of (design dicts, log10 objectives) of other workloads,
+    e.g. the earlier candidates of a co-exploration), those designs join the fit with a level of
+    their own per workload, so the critic screens from the first archive moves."""
+    from trueasync.model import Architecture
+
     space = evaluator.space
     recs = [r for r in evaluator.archive.records if r.fits]
     critic = DesignCritic(space)
-    if len(recs) >= MIN_POINTS:
-        from trueasync.model import Architecture
-
-        actions = np.array([space.encode(Architecture(**r.design)) for r in recs])
-        y = np.log10(np.array([r.objectives() for r in recs]))
-        critic.fit(actions, y)
+    prior = getattr(evaluator, "critic_prior", None) or []
+    actions = [space.encode(Architecture(**r.design)) for r in recs]
+    ys = [np.log10(r.objectives()) for r in recs]
+    groups = [0] * len(recs)
+    for k, (designs, logs) in enumerate(prior, 1):
+        for d, y in zip(designs, logs):
+            try:
+                a = space.encode(Architecture(**d))
+            except ValueError:  # a value this space does not offer
+                continue
+            actions.append(a)
+            ys.append(np.asarray(y, dtype=float))
+            groups.append(k)
+    if recs and len(actions) >= MIN_POINTS:
+        critic.fit(np.array(actions), np.array(ys), groups if len(set(groups)) > 1 else None)
     return critic
 
 

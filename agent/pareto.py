@@ -16,13 +16,13 @@ The same reference design, scale and reference point are used for NSGA-II, rando
 from __future__ import annotations
 
 import csv
-import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
+
+from agent import jsonio
 
 OBJECTIVES = ("energy_j", "latency_s", "area_mm2")
 DECADES_BELOW = 3.0
@@ -193,7 +193,7 @@ class ParetoArchive:
         out_dir.mkdir(parents=True, exist_ok=True)
         jpath, cpath = out_dir / "archive.json", out_dir / "archive.csv"
         data = self.to_json()
-        jpath.write_text(json.dumps(data, indent=1, default=_json_default))
+        jpath.write_text(jsonio.dumps(data))
         rows = data["designs"]
         if rows:
             design_keys = list(rows[0]["design"].keys())
@@ -211,12 +211,3 @@ class ParetoArchive:
             cpath.write_text("")
         return jpath, cpath
 
-
-def _json_default(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return None if not math.isfinite(float(o)) else float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

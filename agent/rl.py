@@ -26,6 +26,7 @@ import json
 import os
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, NamedTuple, Optional, Sequence
 
@@ -218,6 +219,28 @@ def pretrain(
     return algo, history
 
 
+@dataclass
+class PolicyCarry:
+    """What one RL search hands to the next search of the same run (co-exploration's warm start).
+
+    With `keep_weights` the next search starts from this one's policy weights instead of its
+    checkpoint; with `keep_critic` the next search's design critic (`agent.critic`) also fits the
+    designs of the last `max_critic_searches` searches, each workload with a level of its own."""
+
+    keep_weights: bool = True
+    keep_critic: bool = False
+    max_critic_searches: int = 3
+    weights: Optional[dict] = None
+    critic_data: list = field(default_factory=list)  # (design dicts, log10 objectives) per search
+
+    def add_designs(self, records) -> None:
+        """Remember the designs that fit from a finished search (its archive records)."""
+        fits = [r for r in records if r.fits]
+        self.critic_data = (self.critic_data + [([dict(r.design) for r in fits],
+                                                 [np.log10(r.objectives()).tolist() for r in fits])]
+                            )[-self.max_critic_searches:]
+
+
 def rl_search(
     evaluator: Evaluator,
     seed: int = 0,
@@ -234,6 +257,7 @@ def rl_search(
     local_options: Optional[dict] = None,
     local_rounds: int = 4,
     pool: Optional[int] = None,
+    carry: Optional[PolicyCarry] = None,
 ) -> Evaluator:
     """Search `evaluator`'s workload until its budget is spent, warm-started from `checkpoint`.
 
@@ -249,6 +273,9 @@ def rl_search(
     from scratch. The policy space is the default grid when the user's ranges are a subset of it
     (designs are projected onto the user's choices), else the user's own space. `preference`,
     `local_options` and `pool` default to `rl_settings(budget)` (chosen on the tuning workloads).
+    With a `carry` (`PolicyCarry`) the search may start from the previous search's weights and
+    screen with a critic that also knows the previous searches' designs; at the end `carry` holds
+    what this search hands on.
     """
     studied = rl_settings(evaluator.budget)
     preference = studied["preference"] if preference is None else preference
@@ -259,7 +286,9 @@ def rl_search(
     ensure_ray()
     policy_space = HardwareSpace() if evaluator.space.is_default_grid_subset() else evaluator.space
     state = None
-    if checkpoint is not None and policy_space == HardwareSpace():
+    if carry is not None and carry.keep_weights and carry.weights is not None:
+        state = carry.weights
+    elif checkpoint is not None and policy_space == HardwareSpace():
         state, card = load_policy(Path(checkpoint))
         why = _compatible(card, policy_space)
         if why:
@@ -274,6 +303,8 @@ def rl_search(
     try:
         if state is not None:
             set_weights(algo, state)
+        if carry is not None and carry.keep_critic and carry.critic_data:
+            evaluator.critic_prior = list(carry.critic_data)
         cap = max_proposals or 50 * evaluator.budget
         n_local = batch if local_moves is None else int(local_moves)
         rng = np.random.default_rng(seed + 7919)
@@ -290,6 +321,11 @@ def rl_search(
             stale = stale + 1 if evaluator.n_simulated == before else 0
             if progress:
                 progress(evaluator)
+        if carry is not None:
+            if carry.keep_weights:
+                carry.weights = get_weights(algo)
+            if carry.keep_critic:
+                carry.add_designs(evaluator.archive.records)
     finally:
         algo.stop()
         unregister_evaluators(key)

@@ -1,25 +1,26 @@
-r"""`ancoef search`: hardware search for one workload (RL warm-started, NSGA-II or random).
+r"""`ancoef search`: hardware search for one workload (RL warm-started, NSGA-II, TPE or random).
 
     ancoef search --workload ../shared/workloads/mlp_784-512-256-10_T100_16c --algo rl \
         --budget 200 --seed 0 --out runs/search --max-latency-s 1e-3 --mesh-width 1:8
+    ancoef search --resume runs/search          # continue it after Ctrl-C, a kill or a crash
 
-Writes to --out: archive.json / archive.csv (every evaluated design, Pareto flags), summary.json
-(best EDP, hypervolume, targets, closest designs when none met the targets) and pareto.png.
+Writes to --out: run.sqlite (every simulated design, committed as it completes), archive.json /
+archive.csv (every evaluated design, Pareto flags), summary.json (best EDP, hypervolume, targets,
+closest designs when none met the targets) and pareto.png. A resumed search replays the seeded
+search against the stored designs (none is simulated twice) and ends as the uninterrupted one.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 from pathlib import Path
 
-from agent.search import METHODS
-from agent.space import DEFAULT_CHOICES, HELP, PARAM_NAMES, HardwareSpace
+from agent.space import DEFAULT_CHOICES, HELP, PARAM_NAMES
 from services.options import positive_float
 
-ALGOS = METHODS
+SETTINGS = ("workload", "network", "algo", "budget", "seed", "max_energy_j", "max_latency_s", "max_area_mm2",
+            "preset", "semantics", "samples", "timesteps", "checkpoint", "threads")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -32,16 +33,18 @@ def register(subparsers) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--workload", metavar="PREFIX", help="workload on disk (PREFIX.json + PREFIX.npz)")
     src.add_argument("--network", metavar="TRAIN_OUT_DIR", help="an `ancoef train` output directory")
-    p.add_argument("--algo", default="rl", help="rl (warm-started PPO), nsga2, tpe (Optuna multi-objective TPE) or random (default rl)")
-    p.add_argument("--budget", type=int, default=200, help="distinct simulated designs (default 200)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("ancoef-search"), help="output directory")
+    src.add_argument("--resume", type=Path, metavar="OUT", help="continue the search in OUT (its settings are kept)")
+    # settings default to None: the ones given are the ones a resume must agree with
+    p.add_argument("--algo", help="rl (warm-started PPO), nsga2, tpe (Optuna multi-objective TPE) or random (default rl)")
+    p.add_argument("--budget", type=int, help="distinct simulated designs (default 200)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", type=Path, help="output directory (default ancoef-search)")
     p.add_argument("--json", type=Path, help="also write the summary JSON here")
     p.add_argument("--max-energy-j", type=positive_float, help="target: energy per sample (J)")
     p.add_argument("--max-latency-s", type=positive_float, help="target: latency per sample (s)")
     p.add_argument("--max-area-mm2", type=positive_float, help="target: chip area (mm^2)")
     p.add_argument("--preset", default=None, help="cost preset (default async28 if available, else loihi)")
-    p.add_argument("--semantics", default="timestep", choices=("timestep", "sanafe"))
+    p.add_argument("--semantics", choices=("timestep", "sanafe"), help="default timestep")
     p.add_argument("--samples", type=int, help="use only the first N samples of the workload")
     p.add_argument("--timesteps", type=int, help="use only the first T steps of the workload")
     p.add_argument("--threads", type=int, help="simulator threads per simulation")
@@ -49,7 +52,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-warm-start", action="store_true", help="RL from scratch")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--sim-endpoint", metavar="HOST:PORT",
-                   help="simulate on a SimulatorService (`ancoef serve sim`) instead of in-process")
+                   help="simulate on a SimulatorService (`ancoef serve sim`) instead of in-process; the results "
+                   "are the same bit for bit, so a resume may use another endpoint or none")
     g = p.add_argument_group("search ranges", "lo:hi (on the parameter's grid) or a comma list")
     for name in PARAM_NAMES:
         d = DEFAULT_CHOICES[name]
@@ -60,95 +64,90 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def validate(args) -> tuple:
-    """Every check that can fail before any simulation; returns (space, targets)."""
-    from agent.evaluator import Targets
-
-    if args.algo not in ALGOS:
-        raise ValueError(f"unknown --algo {args.algo!r}; choose one of {', '.join(ALGOS)}")
-    if args.budget is None or args.budget < 1:
-        raise ValueError(f"--budget must be at least 1 evaluation, got {args.budget}")
+def given_settings(args) -> dict:
+    given = {k: getattr(args, k) for k in SETTINGS if getattr(args, k, None) is not None}
+    for k in ("workload", "network", "checkpoint"):
+        if k in given:
+            given[k] = str(given[k])
+    if args.no_warm_start:
+        given["warm_start"] = False
     ranges = {n: getattr(args, "range_" + n) for n in PARAM_NAMES if getattr(args, "range_" + n, None) is not None}
-    space = HardwareSpace.from_options(ranges)
-    targets = Targets(args.max_energy_j, args.max_latency_s, args.max_area_mm2)
-    if args.samples is not None and args.samples < 1:
-        raise ValueError(f"--samples must be at least 1, got {args.samples}")
-    if args.timesteps is not None and args.timesteps < 1:
-        raise ValueError(f"--timesteps must be at least 1, got {args.timesteps}")
-    if args.threads is not None and args.threads < 1:
-        raise ValueError(f"--threads must be at least 1, got {args.threads}")
-    if args.checkpoint is not None and not Path(args.checkpoint).exists():
-        raise FileNotFoundError(f"--checkpoint {args.checkpoint} does not exist")
-    return space, targets
+    if ranges:
+        given["ranges"] = ranges
+    return given
 
 
 def run(args) -> int:
-    space, targets = validate(args)
-    from agent import workloads
-    from agent.evaluator import Evaluator
-    from agent.search import pareto_plot, run_search
+    from coexplore.hwsearch import SearchSettings, resume_search, run_search, start_search
+    from runstore import STORE_NAME, RunExists
 
-    wl = workloads.load_search_workload(args.workload, args.network, args.samples, args.timesteps)
-    ev = Evaluator(wl, space, targets=targets, preset=args.preset or workloads.default_preset(),
-                   semantics=args.semantics, threads=args.threads, budget=args.budget,
-                   name=getattr(wl.network, "name", "workload"), **remote_backend(args))
-    # a design space in which nothing can hold the network is a bad setting: say so before searching
-    masks = space.action_mask(ev.needs)
-    empty = [p.name for p, m in zip(space.params, masks) if not m.any()]
-    if empty:
-        raise ValueError(
-            "no design in the given ranges can hold the network (" + ", ".join(empty) + " too small): "
-            + "; ".join(space.check(space.decode([int(m.argmax()) if m.any() else p.n - 1
-                                                   for p, m in zip(space.params, masks)]), ev.needs))
-        )
-    extra = {}
-    if args.algo == "rl":
-        if args.no_warm_start:
-            extra["checkpoint"] = None
-        elif args.checkpoint is not None:
-            extra["checkpoint"] = args.checkpoint
+    given = given_settings(args)
+    if args.resume is not None:
+        out = Path(args.resume)
+        if args.out is not None and Path(args.out).resolve() != out.resolve():
+            raise ValueError(f"--out {args.out} and --resume {out} name different folders")
+        store, settings, wl = resume_search(out, given)
+    else:
+        out = Path(args.out or "ancoef-search")
+        settings = SearchSettings(**given).validated()
+        wl = settings.load_workload()
+        settings.check_workload(wl)
+        if (out / STORE_NAME).exists():
+            raise RunExists(f"--out {out} already holds a search: continue it with `ancoef search --resume {out}` "
+                            "or choose another --out")
+        settings = settings.resolved(wl)
+        store = start_search(out, settings)
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=args.budget, unit="sim", desc=f"search {args.algo}", file=sys.stderr)
+        bar = tqdm(total=settings.budget, unit="sim", desc=f"search {settings.algo}", file=sys.stderr)
 
-    def progress(e):
+    def progress(ev):
         if bar is None:
             return
-        bar.n = e.n_simulated
-        best = e.archive.best_edp(meeting_targets=True)
-        bar.set_postfix(best_edp_snj=f"{best.edp_js * 1e9:.4g}" if best else "-",
-                        hv=f"{e.archive.hypervolume():.4f}", refresh=False)
+        bar.n = ev.simulations_done
+        bar.set_postfix(best_edp_snj="-" if ev.best_edp_js is None else f"{ev.best_edp_js * 1e9:.4g}",
+                        hv=f"{ev.hypervolume:.4f}", refresh=False)
         bar.refresh()
 
-    if args.algo == "rl":
-        from agent.rl import ensure_ray
-
-        ensure_ray()
     try:
-        figs = run_search(args.algo, ev, seed=args.seed, progress=progress, **extra)
+        sr = run_search(settings, store, wl, progress=progress, **remote_backend(args))
+    except KeyboardInterrupt:
+        print(f"ancoef search: interrupted; every simulated design is in {out / STORE_NAME}: continue with "
+              f"`ancoef search --resume {out}`", file=sys.stderr)
+        return 130
     finally:
         if bar is not None:
             bar.close()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    return _report(sr, settings, store, out, args)
+
+
+def _report(sr, settings, store, out: Path, args) -> int:
+    from agent import jsonio
+    from agent.search import pareto_plot
+
+    ev, figs = sr.evaluator, sr.figures
     ev.archive.save(out)
-    pareto_plot(ev, out / "pareto.png", title=f"{ev.name} ({args.algo}, seed {args.seed})")
+    pareto_plot(ev, out / "pareto.png", title=f"{ev.name} ({settings.algo}, seed {settings.seed})")
     summary = {k: v for k, v in figs.items() if k != "trace"}
     summary["best_edp_trace"] = [list(t) for t in figs["trace"]]
-    summary["space"] = space.to_dict()
+    summary["space"] = ev.space.to_dict()
     summary["preset"] = ev.preset
     summary["semantics"] = ev.semantics
     summary["normalisation"] = ev.archive.normaliser.to_dict()
+    summary["store"] = {"path": str(store.path), "attempt": store.attempt, "simulated_now": sr.simulated,
+                        "answered_by_store": sr.answered}
     if not figs["met_targets"]:
         summary["report"] = (
-            "no design met the targets" if targets.any else "no design fit the network"
+            "no design met the targets" if settings.targets.any else "no design fit the network"
         ) + f" within {ev.n_simulated} simulations; closest designs listed in closest_to_targets"
-    text = json.dumps(summary, indent=1, default=_default)
+    text = jsonio.dumps(summary)
     (out / "summary.json").write_text(text)
     if args.json:
         Path(args.json).write_text(text)
+    store.close("succeeded", result=jsonio.to_jsonable({k: v for k, v in summary.items()
+                                                       if k in ("best_edp_js", "hypervolume", "simulated")}))
     if figs["met_targets"]:
         b = figs["best"]
         print(f"best EDP {b['edp_js']:.4g} J*s ({b['edp_snj']:.4g} s*nJ): energy {b['energy_j']:.4g} J, "
@@ -164,20 +163,10 @@ def run(args) -> int:
 
 
 def remote_backend(args) -> dict:
+    """`run_search` keywords that put every engine call on `--sim-endpoint` (none: in-process)."""
     if not getattr(args, "sim_endpoint", None):
         return {}
     from services.client import SimulatorClient
 
-    return SimulatorClient(args.sim_endpoint).evaluator_keywords()
-
-
-def _default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    raise TypeError(type(o).__name__)
+    kw = SimulatorClient(args.sim_endpoint).evaluator_keywords()
+    return {"simulate": kw["simulate"], "map_network": kw["map_network"], "area": kw["area"]}

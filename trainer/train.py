@@ -101,6 +101,25 @@ class TrainLog:
     losses: list = field(default_factory=list)
     stopped_by_budget: bool = False
     stopped_early: bool = False
+    stopped_to_resume: bool = False  # `Checkpointing.should_stop` ended it (a state was saved)
+
+
+@dataclass
+class Checkpointing:
+    """Resumable training (the co-exploration's run store uses it).
+
+    `save(state)` receives the whole training state every `every` steps (not after the last
+    one) and once more if `should_stop()` (checked before every step) ends training early; it
+    must serialise the state at once (it holds references to live tensors). Training given a
+    `state` that `save` received continues exactly where that one stopped: the same batches,
+    sub-networks, optimiser and schedule, so the result is bit-identical to an uninterrupted run.
+    An `on_epoch` callback's own state (early stopping's best weights) is not part of it.
+    """
+
+    every: int = 0
+    save: Optional[Callable[[dict], None]] = None
+    state: Optional[dict] = None
+    should_stop: Optional[Callable[[], bool]] = None
 
 
 def train_loop(
@@ -121,8 +140,13 @@ def train_loop(
     amp_dtype: Optional[torch.dtype] = None,
     device: Optional[torch.device] = None,
     on_step: Optional[Callable[[StepReport], None]] = None,
+    checkpointing: Optional[Checkpointing] = None,
+    state_hooks: Optional[tuple] = None,
 ) -> TrainLog:
     """Generic loop: `forward(frames, labels, step)` -> loss; Adam with a cosine schedule.
+
+    `checkpointing` makes it resumable; `state_hooks` = (get, set) of the caller's own state
+    (model weights and buffers, samplers), which the training state carries.
 
     `frames`: dense frames or a stream (`trainer.data.as_source`); training batches of a stream
     are augmented with `(seed, epoch)`. `on_epoch(epoch, log)` runs after every full epoch and
@@ -146,14 +170,52 @@ def train_loop(
               else None)
     log = TrainLog()
     t0 = time.perf_counter()
-    bar = _progress(range(total), progress, desc=desc, unit="step", leave=False)
     it = iter(())
+    ck = checkpointing
+    if ck is not None and state_hooks is None:
+        raise ValueError("checkpointing needs state_hooks (the model's own state)")
+    epoch_state, taken, start = None, 0, 0  # where the current epoch's batch order came from
+    if ck is not None and ck.state is not None:
+        st = ck.state
+        if st["total"] != total:
+            raise ValueError(f"the saved training state is for {st['total']} steps, not {total}")
+        state_hooks[1](st["extra"])
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        if scaler is not None and st.get("scaler") is not None:
+            scaler.load_state_dict(st["scaler"])
+        torch.set_rng_state(st["torch_rng"])
+        log.losses, log.steps, start = list(st["losses"]), int(st["step"]), int(st["step"])
+        if st["epoch_generator"] is not None:  # the same batch order, minus the batches taken
+            epoch_state, taken = st["epoch_generator"], int(st["batches_taken"])
+            gen.set_state(epoch_state)
+            it = _batches(n, batch_size, gen)
+            for _ in range(taken):
+                next(it)
+        gen.set_state(st["generator"])
+
+    def state(done: int) -> dict:
+        return {"total": total, "step": done, "losses": list(log.losses), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "torch_rng": torch.get_rng_state(),
+                "scaler": scaler.state_dict() if scaler is not None else None,
+                "epoch_generator": epoch_state, "batches_taken": taken, "generator": gen.get_state(),
+                "extra": state_hooks[0]()}
+
+    bar = _progress(range(start, total), progress, desc=desc, unit="step", leave=False,
+                    **({"initial": start, "total": total} if start else {}))
     for step in bar:
+        if ck is not None and ck.should_stop is not None and ck.should_stop():
+            if ck.save is not None:
+                ck.save(state(step))
+            log.stopped_to_resume = True
+            break
         try:
             idx = next(it)
         except StopIteration:
+            epoch_state, taken = gen.get_state(), 0
             it = _batches(n, batch_size, gen)
             idx = next(it)
+        taken += 1
         x = src.batch(idx, train=True, epoch=step // steps_per_epoch, seed=seed)
         ctx = (torch.autocast(device_type=dev_type, dtype=amp_dtype) if amp_dtype is not None
                else contextlib.nullcontext())
@@ -179,6 +241,9 @@ def train_loop(
             if on_epoch((step + 1) // steps_per_epoch, log):
                 log.stopped_early = True
                 break
+        if ck is not None and ck.every and ck.save is not None and log.steps % ck.every == 0 \
+                and log.steps < total:
+            ck.save(state(log.steps))
     log.seconds = time.perf_counter() - t0
     log.epochs = log.steps / steps_per_epoch
     return log
@@ -203,12 +268,14 @@ def train_supernet(
     on_epoch: Optional[Callable[[int, TrainLog], bool]] = None,
     amp_dtype: Optional[torch.dtype] = None,
     on_step: Optional[Callable[[StepReport], None]] = None,
+    checkpointing: Optional[Checkpointing] = None,
 ) -> TrainLog:
     """Train shared weights. `sampler`: a fixed `SubnetConfig` (standalone training),
     `"random"` (one random sub-network per step) or `"sandwich"` (largest + smallest + one
     random sub-network per step, gradients summed). Stops after `epochs`, `max_steps` or
     `budget_s` seconds, whichever comes first (partial training for a budget), or when
-    `on_epoch` says so. Runs on the supernet's device; `amp_dtype`: mixed precision."""
+    `on_epoch` says so. Runs on the supernet's device; `amp_dtype`: mixed precision.
+    `checkpointing` makes it resumable (`Checkpointing`)."""
     space = supernet.space
     rng = random.Random(seed)
     if isinstance(sampler, SubnetConfig):
@@ -235,10 +302,17 @@ def train_supernet(
             total = total + rate_loss(out, y, supernet.n_classes)
         return total
 
+    def set_state(d):
+        supernet.load_state_dict(d["model"])
+        rng.setstate(d["sampler"])
+
     return train_loop(forward, supernet.parameters(), frames, labels,
                       epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, budget_s=budget_s,
                       max_steps=max_steps, progress=progress, desc="supernet", on_epoch=on_epoch,
-                      amp_dtype=amp_dtype, device=model_device(supernet), on_step=on_step)
+                      amp_dtype=amp_dtype, device=model_device(supernet), on_step=on_step,
+                      checkpointing=checkpointing,
+                      state_hooks=(lambda: {"model": supernet.state_dict(), "sampler": rng.getstate()},
+                                   set_state))
 
 
 @torch.no_grad()
@@ -304,9 +378,11 @@ def finetune(model: FoldedSNN, frames, labels, *, bits: Optional[int] = None,
              budget_s: Optional[float] = None, progress: bool = False,
              on_epoch: Optional[Callable[[int, TrainLog], bool]] = None,
              amp_dtype: Optional[torch.dtype] = None,
-             on_step: Optional[Callable[[StepReport], None]] = None) -> TrainLog:
+             on_step: Optional[Callable[[StepReport], None]] = None,
+             checkpointing: Optional[Checkpointing] = None) -> TrainLog:
     """Train a folded network in float (`bits=None`) or quantisation-aware (`bits`; always
-    float32: its integer arithmetic must stay exact, so `amp_dtype` is ignored)."""
+    float32: its integer arithmetic must stay exact, so `amp_dtype` is ignored);
+    `checkpointing` makes it resumable (`Checkpointing`)."""
     model.train()
 
     def forward(x, y, step):
@@ -317,7 +393,9 @@ def finetune(model: FoldedSNN, frames, labels, *, bits: Optional[int] = None,
                      epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, budget_s=budget_s,
                      progress=progress, desc=f"qat{bits}" if bits else "finetune",
                      on_epoch=on_epoch, amp_dtype=None if bits else amp_dtype,
-                     device=model_device(model), on_step=on_step)
+                     device=model_device(model), on_step=on_step, checkpointing=checkpointing,
+                     state_hooks=(lambda: {"model": model.state_dict()},
+                                  lambda d: model.load_state_dict(d["model"])))
     model.eval()
     return log
 
