@@ -31,6 +31,7 @@ def evaluation_to_json(r: Evaluation) -> dict:
         "area_mm2": _num(r.area_mm2), "meets_targets": bool(r.meets_targets), "violations": list(r.violations),
         "overshoot": _num(r.overshoot), "index": int(r.index), "n_simulated": int(r.n_simulated),
         "spikes_per_layer": None if r.spikes_per_layer is None else [float(v) for v in r.spikes_per_layer],
+        "proposer": r.proposer,
     }
 
 
@@ -45,7 +46,8 @@ def evaluation_from_json(d: dict) -> Evaluation:
         area_mm2=nan if d["area_mm2"] is None else d["area_mm2"],
         meets_targets=d["meets_targets"], violations=list(d["violations"]),
         overshoot=math.inf if d["overshoot"] is None else d["overshoot"],
-        index=d["index"], n_simulated=d["n_simulated"], spikes_per_layer=d["spikes_per_layer"])
+        index=d["index"], n_simulated=d["n_simulated"], spikes_per_layer=d["spikes_per_layer"],
+        proposer=d.get("proposer", ""))
 
 
 @dataclass

@@ -208,23 +208,23 @@ class SimulatorClient(_Channel):
     def simulate(self, network: tm.Network, arch: tm.Architecture, inputs: np.ndarray, *,
                  semantics: str = "timestep", preset: Union[str, tm.CostModel] = "loihi",
                  core_of: Optional[np.ndarray] = None, threads: Optional[int] = None, trace: bool = False,
-                 timeline: bool = False, cancel=None) -> SimResult:
+                 timeline: bool = False, cancel=None, schedule: str = "asynchronous") -> SimResult:
         """`trueasync.simulate` on the server (`cancel`: a trueasync.CancelToken that cancels the call)."""
         self.channel()
         request = self._request_bytes(network, arch, inputs, semantics=semantics, preset=preset, core_of=core_of,
-                                      threads=threads, trace=trace, timeline=timeline)
+                                      threads=threads, trace=trace, timeline=timeline, schedule=schedule)
         response = self._call(self._simulate_raw, request, cancel)
         return wire.simulate_response_from_proto(response, trace=trace)
 
     def simulate_stream(self, network: tm.Network, arch: tm.Architecture, inputs: np.ndarray, *,
                         semantics: str = "timestep", preset: Union[str, tm.CostModel] = "loihi",
                         core_of: Optional[np.ndarray] = None, threads: Optional[int] = None, trace: bool = False,
-                        timeline: bool = False) -> Iterator[pb.SimulateStreamResponse]:
+                        timeline: bool = False, schedule: str = "asynchronous") -> Iterator[pb.SimulateStreamResponse]:
         """SimulateStream's messages as they arrive (`wire.stream_to_result` gathers them into a SimResult)."""
         self.channel()
         request = pb.SimulateStreamRequest(simulation=wire.simulate_request_to_proto(
             network, arch, inputs, semantics=semantics, preset=preset, core_of=core_of, threads=threads, trace=trace,
-            timeline=timeline))
+            timeline=timeline, schedule=schedule))
         try:
             yield from self._stub.SimulateStream(request, timeout=self.timeout_s)
         except grpc.RpcError as err:
