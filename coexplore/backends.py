@@ -133,13 +133,17 @@ class InProcessTrainer:
         self._threads = settings.torch_threads
         set_seed(settings.seed, self._threads)
         key = (settings.dataset, settings.data_root, settings.limit, settings.test_limit, settings.downsample,
-               settings.seed, settings.calib_samples, settings.batch_size)
+               settings.encoding, settings.seed, settings.calib_samples, settings.batch_size)
         if getattr(self, "_data_key", None) == key:
             return self._info
+        from trainer.snn import input_mode_for
+
         train = load_frames(settings.dataset, settings.data_root, "train", T_DATA, limit=settings.limit,
-                            downsample=settings.downsample)
+                            downsample=settings.downsample, encoding=settings.encoding, seed=settings.seed)
         test = load_frames(settings.dataset, settings.data_root, "test", T_DATA, limit=settings.test_limit,
-                           downsample=settings.downsample)
+                           downsample=settings.downsample, encoding=settings.encoding, seed=settings.seed)
+        # direct (analog) images: the first layer runs as the chip's off-chip encoder (docs/fixed-point.md)
+        self.input_mode = input_mode_for(train.encoding)
         n_val = min(MAX_VAL, max(10, int(round(VAL_FRACTION * len(train.labels)))))
         fit_idx, val_idx = stratified_split(train.labels, n_val, seed=settings.seed)
         self.fit_x, self.fit_y = train.frames[fit_idx], train.labels[fit_idx]
@@ -170,7 +174,7 @@ class InProcessTrainer:
         from trainer.train import set_seed
 
         set_seed(seed, self._threads)
-        self.supernet = SuperNet(self.in_shape, self.n_classes, self.space)
+        self.supernet = SuperNet(self.in_shape, self.n_classes, self.space, input_mode=self.input_mode)
 
     def _checkpointing(self, resume, every, on_checkpoint, should_stop):
         from trainer.train import Checkpointing
@@ -211,7 +215,10 @@ class InProcessTrainer:
         x = rebin(torch_tensor(self.val_x), model.timesteps)
         inputs = float((x > 0).float().sum(dim=tuple(range(1, x.dim()))).mean())
         ops = 0.0
-        for layer, s_in in zip(model.layers, [inputs] + spikes[:-1]):
+        layers, s_ins = list(model.layers), [inputs] + spikes[:-1]
+        if model.input_mode == "analog":  # the first layer is the off-chip encoder: no synaptic events on chip
+            layers, s_ins = layers[1:], s_ins[1:]
+        for layer, s_in in zip(layers, s_ins):
             n_in = float(np.prod(layer.in_shape))
             taps = float(np.prod(layer.weight.shape[1:])) if layer.kind == "conv" else n_in
             edges = float(np.prod(layer.out_shape)) * taps
@@ -219,12 +226,13 @@ class InProcessTrainer:
         return ops
 
     def export(self, name, bits, split):
+        from trainer.encoder import encoder_from_meta
         from trainer.export import export_inputs, export_network
 
         model = self.models[name]
         network, meta = export_network(model, bits, name=f"{self.dataset_name}-{name}")
         frames = {"calibration": self.calib_x, "test": self.test_x}[split]
-        return Exported(network, meta, export_inputs(frames, model.timesteps))
+        return Exported(network, meta, export_inputs(frames, model.timesteps, encoder_from_meta(meta)))
 
     def finetune(self, name, bits, steps, *, batch_size, seed, resume, every, on_checkpoint, should_stop):
         import torch

@@ -52,6 +52,7 @@ class ExploreSettings:
     calib_samples: int = 16
     designs_per_survivor: int = 3
     downsample: int = 1
+    encoding: Optional[str] = None  # None: the dataset's default (events binary, images direct)
     batch_size: int = 32
     lr: float = 3e-3
     preset: Optional[str] = None  # None: async28 when the engine ships it, else loihi
@@ -129,6 +130,11 @@ class ExploreSettings:
                 raise ValueError(f"--{name} must be > 0 and finite, got {v}")
         if s.warm_start not in WARM_STARTS:
             raise ValueError(f"unknown --warm-start {s.warm_start!r}; choose one of {', '.join(WARM_STARTS)}")
+        if s.encoding is not None:
+            from trainer.datasets import ENCODINGS
+
+            if s.encoding not in ENCODINGS:
+                raise ValueError(f"--encoding must be one of {', '.join(ENCODINGS)}, got {s.encoding!r}")
         s.targets  # ValueError for a non-positive or non-finite target
         s = _resolve_preset(s)
         from trainer.datasets import canonical_name

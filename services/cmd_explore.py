@@ -29,7 +29,7 @@ from services.options import positive_float
 
 SETTING_OPTIONS = ("dataset", "data_root", "seed", "candidates", "screen", "budget", "algo", "bits", "max_energy_j",
                    "max_latency_s", "max_area_mm2", "minutes", "limit", "test_limit", "calib_samples",
-                   "designs_per_survivor", "downsample", "batch_size", "lr", "preset", "warm_start", "baselines",
+                   "designs_per_survivor", "downsample", "encoding", "batch_size", "lr", "preset", "warm_start", "baselines",
                    "checkpoint_every")
 
 
@@ -92,6 +92,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--designs-per-survivor", type=_int, help="designs of each survivor's hardware front simulated "
                    "on the test split: best EDP, then lowest energy, latency, area (default 3)")
     g.add_argument("--downsample", type=_int, help="spatial pooling of the input frames (default 1)")
+    g.add_argument("--encoding", help="event data: binary (default) or count; static images: direct (default: "
+                   "the analog image feeds the first layer, which runs as the chip's off-chip encoder) or rate")
     g.add_argument("--batch-size", type=_int, help="default 32")
     g.add_argument("--lr", type=positive_float, help="supernet learning rate (default 3e-3)")
     g.add_argument("--preset", help="cost preset (default async28 if available, else loihi)")

@@ -129,3 +129,22 @@ def test_direct_encoded_nir_graph_holds_the_encoder(direct_run):
         [3, 4, 4]
     imp = nir_to_network(graph)  # the whole network, encoder included, as one chip network
     assert imp.network.layers[0].size == 3 * 4 * 4 and all(imp.exact)
+
+
+def test_explore_with_direct_encoding_runs_the_first_layer_as_the_encoder(cifar_root, tmp_path):
+    """`ancoef explore --encoding direct` on images: every on-chip point equals the fixed point
+    (the chip's input is the encoder's spikes), and the recorded encoding is direct."""
+    pytest.importorskip("trueasync._core", reason="TrueAsync engine not built (pip install -e .)")
+    out = tmp_path / "explore"
+    code = cli.main(["explore", "--dataset", "cifar10", "--data-root", str(cifar_root), "--encoding", "direct",
+                     "--downsample", "4", "--out", str(out), "--limit", "60", "--test-limit", "20",
+                     "--minutes", "0.05", "--candidates", "1", "--screen", "1", "--budget", "4",
+                     "--calib-samples", "4", "--designs-per-survivor", "1", "--threads", "1", "--seed", "1",
+                     "--algo", "random", "--no-progress", "--no-baselines"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["encoding"] == "direct"
+    points = [p for c in summary["candidates"] for p in c.get("on_chip", [])]
+    assert code == 0 and points and summary["all_counts_equal_fixed_point"]
+    assert all(p["counts_equal_fixed_point"] for p in points)
+    assert cli.main(["explore", "--encoding", "grey", "--out", str(tmp_path / "bad")]) == 2
+    assert not (tmp_path / "bad").exists()
