@@ -577,6 +577,15 @@ def _targets(m, field: str) -> dict:
     return out
 
 
+def _builtin_preset(name: str, field: str) -> str:
+    """A built-in preset's name (a service never opens a file a client names)."""
+    from trueasync.api import preset_names
+
+    if name not in preset_names():
+        raise SimulationError(f"{field} must be a built-in preset ({', '.join(preset_names())}), got {name!r}")
+    return name
+
+
 def search_settings_from_proto(spec) -> dict:
     """`coexplore.hwsearch.SearchSettings` fields of a SearchSpec, without the workload (the agent
     writes the spec's network and input spikes to the operation's folder). Errors name the field."""
@@ -594,7 +603,7 @@ def search_settings_from_proto(spec) -> dict:
         raise SimulationError("spec.cost_model: the agent service takes a built-in preset (spec.preset) only; "
                               "ListPresets on the simulator service names them")
     if costs == "preset":
-        given["preset"] = spec.preset
+        given["preset"] = _builtin_preset(spec.preset, "spec.preset")
     if spec.semantics:
         given["semantics"] = _enum(_SEMANTICS, spec.semantics, "spec.semantics", pb.Semantics)
     ranges = {}
@@ -618,10 +627,11 @@ def exploration_settings_from_proto(spec) -> dict:
     """`coexplore.ExploreSettings` fields of an ExplorationSpec (0 / empty: `ancoef explore`'s
     default). Errors name the field."""
     given: dict = {"seed": int(spec.seed)}
-    for field, key in (("dataset", "dataset"), ("data_root", "data_root"), ("preset", "preset"),
-                       ("warm_start", "warm_start")):
+    for field, key in (("dataset", "dataset"), ("data_root", "data_root"), ("warm_start", "warm_start")):
         if getattr(spec, field):
             given[key] = getattr(spec, field)
+    if spec.preset:
+        given["preset"] = _builtin_preset(spec.preset, "spec.preset")
     for field, key in (("candidates", "candidates"), ("budget_simulations", "budget"), ("limit_samples", "limit"),
                        ("test_limit_samples", "test_limit"), ("calib_samples", "calib_samples"),
                        ("designs_per_survivor", "designs_per_survivor"), ("screen", "screen")):
