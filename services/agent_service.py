@@ -261,15 +261,11 @@ def _search(folder: Path, sim_endpoint, progress, should_stop) -> None:
 
 def _explore(folder: Path, sim_endpoint, progress, should_stop) -> None:
     from coexplore import InProcessTrainer, explore, resume_run
+    from services.cmd_explore import remote_simulate
 
     store, settings = resume_run(folder, {})
-    simulate = None
-    if sim_endpoint:
-        from services.client import SimulatorClient
-
-        simulate = SimulatorClient(sim_endpoint).simulate
-    explore(settings, store, out=folder, trainer=InProcessTrainer(), simulate=simulate, progress=progress,
-            cancel=should_stop)
+    explore(settings, store, out=folder, trainer=InProcessTrainer(), simulate=remote_simulate(sim_endpoint),
+            progress=progress, cancel=should_stop)
 
 
 def _supervise(op: AgentOperation, sim_endpoint: Optional[str], stopping: threading.Event) -> tuple[str, str]:

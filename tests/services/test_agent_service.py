@@ -267,8 +267,8 @@ def test_exploration_through_the_agent_on_the_simulator_service(start_server, si
     assert {"supernet", "candidates", "coexplore.search", "coexplore.finetune", "coexplore.onchip", "report"} <= \
         phases, phases
     searching = [m.progress for m in msgs if m.progress.phase == "coexplore.search"]
-    assert {p.candidate for p in searching} == {"c1", "c2"} and all(p.budget_simulations == TINY["budget"]
-                                                                   for p in searching[1:])
+    assert {p.candidate for p in searching[1:]} == {"c1", "c2"} and all(p.budget_simulations == TINY["budget"]
+                                                                       for p in searching[1:])
     assert msgs[-1].progress.simulations_done >= TINY["candidates"] * TINY["budget"]
     remote = stub.GetFront(pb.GetFrontRequest(operation_id=op.id)).points
     assert all(p.HasField("accuracy_ratio") for p in remote)
@@ -276,11 +276,20 @@ def test_exploration_through_the_agent_on_the_simulator_service(start_server, si
                                       schedule=s) for s in ("asynchronous",)) - simulated_before
     assert simulated >= msgs[-1].progress.simulations_done  # every simulation went to the simulator service
 
-    out = tmp_path / "in-process"
-    args = ["explore", "--out", str(out), "--no-baselines", "--threads", "1", "--no-progress"]
-    for k, v in TINY.items():
-        args += ["--" + k.replace("_", "-"), str(v)]
-    cli.main(args)
-    local = json.loads((out / "summary.json").read_text())["front"]
-    assert [(p.candidate, p.accuracy_ratio, p.energy_j, p.latency_s, p.area_mm2) for p in remote] == \
-        [(p["candidate"], p["accuracy"], p["energy_j"], p["latency_s"], p["area_mm2"]) for p in local] != []
+    def explore(*extra) -> list:
+        out = tmp_path / f"cli{len(extra)}"
+        args = ["explore", "--out", str(out), "--no-baselines", "--threads", "1", "--no-progress", *extra]
+        for k, v in TINY.items():
+            args += ["--" + k.replace("_", "-"), str(v)]
+        assert cli.main(args) == 0
+        front = json.loads((out / "summary.json").read_text())["front"]
+        return [(p["candidate"], p["accuracy"], p["energy_j"], p["latency_s"], p["area_mm2"]) for p in front]
+
+    local = explore()
+    assert [(p.candidate, p.accuracy_ratio, p.energy_j, p.latency_s, p.area_mm2) for p in remote] == local != []
+    # `ancoef explore --sim-endpoint`: the command line on the simulator service gives the same front
+    calls = sim_server.metric("grpc_server_handled_total", grpc_type="unary", grpc_service="ancoef.v1.SimulatorService",
+                              grpc_method="Simulate", grpc_code="OK")
+    assert explore("--sim-endpoint", sim_server.endpoint) == local
+    assert sim_server.metric("grpc_server_handled_total", grpc_type="unary", grpc_service="ancoef.v1.SimulatorService",
+                             grpc_method="Simulate", grpc_code="OK") - calls >= TINY["candidates"] * TINY["budget"]
