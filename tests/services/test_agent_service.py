@@ -108,34 +108,37 @@ def slow_front(tmp_path_factory):
 
 
 def test_search_through_the_agent_equals_the_in_process_search(agent, tmp_path):
+    from services.client import AgentClient
+
     server, work = agent
-    stub = _stub(server)
-    op = stub.StartSearch(pb.StartSearchRequest(spec=_spec(QUICK))).operation
-    assert op.kind == op_pb.OPERATION_KIND_SEARCH
-    assert op.state in (op_pb.OPERATION_STATE_PENDING, op_pb.OPERATION_STATE_RUNNING)
-    msgs = _watch(stub, op.id)
+    client = AgentClient(server.endpoint)
+    wl = _workload(QUICK)
+    op_id = client.start_search(wl.network, wl.inputs, algorithm=QUICK["algo"], budget=QUICK["budget"],
+                                seed=QUICK["seed"], ranges=RANGES)
+    assert op_id.startswith("search-")
+    msgs = list(client.watch(op_id))
     last = msgs[-1]
+    op = last.operation
+    assert op.kind == op_pb.OPERATION_KIND_SEARCH
     assert last.operation.state == op_pb.OPERATION_STATE_SUCCEEDED, last.operation.error
     assert last.progress.simulations_done == last.progress.budget_simulations == QUICK["budget"]
     assert any(m.operation.state == op_pb.OPERATION_STATE_RUNNING for m in msgs)
-    front = stub.GetFront(pb.GetFrontRequest(operation_id=op.id))
-    assert front.operation.state == op_pb.OPERATION_STATE_SUCCEEDED
+    assert op_id in [o.id for o in client.operations(op_pb.OPERATION_KIND_SEARCH)]
+    assert client.operations(op_pb.OPERATION_KIND_TRAINING) == []
+    points = client.front(op_id)
     local, simulations = _in_process_search(QUICK, tmp_path)
-    assert _proto_front(front.points) == local != []
+    assert _proto_front(points) == local != []
     assert _store(work, op.id, "SELECT COUNT(*) FROM simulations")[0][0] == simulations
     summary = json.loads((work / op.id / "summary.json").read_text())
-    assert last.progress.best_edp_js == summary["best_edp_js"] == min(p.edp_js for p in front.points
-                                                                      if p.meets_targets)
+    assert last.progress.best_edp_js == summary["best_edp_js"] == min(p.edp_js for p in points if p.meets_targets)
     assert server.metric("ancoef_search_simulations_done_total", operation=op.id) == QUICK["budget"]
     assert server.metric("ancoef_search_best_edp_joule_seconds", operation=op.id) == summary["best_edp_js"]
     assert server.metric("ancoef_search_hypervolume", operation=op.id) == pytest.approx(summary["hypervolume"])
     assert server.metric("ancoef_operations_total", kind="search", state="succeeded") >= 1
     assert server.metric("ancoef_operations_running", kind="search") == 0
-    listed = stub.ListOperations(pb.ListOperationsRequest(kind=op_pb.OPERATION_KIND_SEARCH)).operations
-    assert op.id in [o.id for o in listed]
 
 
-def test_a_killed_agent_resumes_the_search_without_losing_a_simulation(start_server, tmp_path, slow_front):
+def test_a_killed_or_stopped_agent_resumes_the_search_without_losing_a_simulation(start_server, tmp_path, slow_front):
     work = tmp_path / "work"
     first = start_server("agent", "--work-dir", str(work))
     stub = _stub(first)
@@ -151,17 +154,28 @@ def test_a_killed_agent_resumes_the_search_without_losing_a_simulation(start_ser
     assert 3 <= len(before) < SLOW["budget"], "killed during the search"
     assert _store(work, op.id, "SELECT state FROM runs") == [("running",)]
 
-    second = start_server("agent", "--work-dir", str(work), "--metrics-port", "0")
+    # restarted on the same work dir: listed from the store and resumed; then stopped (SIGTERM)
+    second = start_server("agent", "--work-dir", str(work))
     stub = _stub(second)
     listed = {o.id: o for o in stub.ListOperations(pb.ListOperationsRequest()).operations}
     assert listed[op.id].state in (op_pb.OPERATION_STATE_PENDING, op_pb.OPERATION_STATE_RUNNING)
+    while count() < len(before) + 2:
+        assert time.monotonic() < deadline and second.process.poll() is None, second.lines
+        time.sleep(0.02)
+    assert second.stop() == 0
+    middle = set(_store(work, op.id, "SELECT design FROM simulations"))
+    assert before < middle and len(middle) < SLOW["budget"], "stopped during the search"
+    assert _store(work, op.id, "SELECT state FROM runs") == [("interrupted",)]
+
+    third = start_server("agent", "--work-dir", str(work))
+    stub = _stub(third)
     last = _watch(stub, op.id)[-1]
     assert last.operation.state == op_pb.OPERATION_STATE_SUCCEEDED, last.operation.error
     after = _store(work, op.id, "SELECT design FROM simulations")
     front, simulations = slow_front
-    assert before <= set(after) and len(after) == len(set(after)) == simulations  # none lost, none redone
+    assert middle <= set(after) and len(after) == len(set(after)) == simulations  # none lost, none redone
     assert _store(work, op.id, "SELECT attempt, state FROM attempts ORDER BY attempt") == [
-        (1, "interrupted"), (2, "succeeded")]
+        (1, "interrupted"), (2, "interrupted"), (3, "succeeded")]
     assert _proto_front(stub.GetFront(pb.GetFrontRequest(operation_id=op.id)).points) == front
 
 
