@@ -460,22 +460,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
 
     def WatchOperation(self, request, context):
         op = self._get(request.operation_id, context)
-        seen = -1
-        while True:
-            version, msg = op.snapshot()
-            if version != seen:
-                seen = version
-                yield msg
-                if msg.operation.state in TERMINAL:
-                    return
-            with op.changed:
-                if op.version == seen:
-                    op.changed.wait(timeout=0.5)
-            if not context.is_active():
-                return
-            if serving.expired(context):
-                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded while watching; the operation "
-                              "goes on (watch it again)")
+        yield from serving.watch_operation(op, context, "operation")
 
     def GetFront(self, request, context):
         op = self._get(request.operation_id, context)
