@@ -346,11 +346,12 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                           f"{self.settings.max_concurrent}, --max-queued {self.settings.max_queued}); retry later")
 
     def _run(self, op: AgentOperation) -> None:
-        if op.cancel.is_set() or self.stopping.is_set():
-            return
+        with op.changed:  # a cancel of the pending operation either comes first or sees it running
+            if op.cancel.is_set() or self.stopping.is_set():
+                return
+            op.update(state=op_pb.OPERATION_STATE_RUNNING, started=op.started or time.time(), error="", finished=0.0)
         gauge = self.running[op.kind]
         gauge.inc()
-        op.update(state=op_pb.OPERATION_STATE_RUNNING, started=op.started or time.time(), error="", finished=0.0)
         try:
             state, detail = _supervise(op, self.sim_endpoint, self.stopping)
         except Exception as exc:  # noqa: BLE001 - the operation records why it failed
@@ -472,12 +473,13 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         if op.state in (op_pb.OPERATION_STATE_SUCCEEDED, op_pb.OPERATION_STATE_FAILED):
             context.abort(grpc.StatusCode.FAILED_PRECONDITION,
                           f"operation_id {op.id!r} already ended {op_pb.OperationState.Name(op.state)}")
-        op.cancel.set()
         with op.changed:
+            op.cancel.set()
             pending = op.state == op_pb.OPERATION_STATE_PENDING
-        if pending:  # not started here: its store stays as it is, resumable
-            op.update(state=op_pb.OPERATION_STATE_CANCELLED, error="cancelled by CancelOperation before it ran; "
-                      "ResumeOperation continues it", finished=time.time())
+            if pending:  # not started here: its store stays as it is, resumable
+                op.update(state=op_pb.OPERATION_STATE_CANCELLED, error="cancelled by CancelOperation before it ran; "
+                          "ResumeOperation continues it", finished=time.time())
+        if pending:
             self._ended(op)
         return pb.CancelOperationResponse(operation=op.operation())
 
