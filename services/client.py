@@ -28,7 +28,7 @@ import grpc
 import numpy as np
 
 from services import wire
-from services.proto.ancoef.v1 import operation_pb2, trainer_pb2, trainer_pb2_grpc
+from services.proto.ancoef.v1 import agent_pb2, agent_pb2_grpc, operation_pb2, trainer_pb2, trainer_pb2_grpc  # noqa: E501
 from services.proto.ancoef.v1 import simulator_pb2 as pb
 from services.proto.ancoef.v1 import simulator_pb2_grpc
 from trueasync import model as tm
@@ -265,17 +265,38 @@ TERMINAL = {operation_pb2.OPERATION_STATE_SUCCEEDED, operation_pb2.OPERATION_STA
             operation_pb2.OPERATION_STATE_CANCELLED}
 
 
-class TrainerClient(_Channel):
-    """The TrainerService: start a training, watch it, evaluate and export the trained network."""
-
-    def _opened(self) -> None:
-        self._stub = trainer_pb2_grpc.TrainerServiceStub(self._channel)
+class _OperationClient(_Channel):
+    """A service of long-running operations: plain calls, and `wait` on a `watch` stream."""
 
     def _call(self, fn, request):
         try:
             return fn(request, timeout=self.timeout_s)
         except grpc.RpcError as err:
             _raise(err)
+
+    def _stream(self, fn, request):
+        self.channel()
+        try:
+            yield from fn(request, timeout=self.timeout_s)
+        except grpc.RpcError as err:
+            _raise(err)
+
+    def watch(self, operation_id: str):  # pragma: no cover - each client defines it
+        raise NotImplementedError
+
+    def wait(self, operation_id: str):
+        """The terminal message of an operation (blocks until it ends)."""
+        last = None
+        for last in self.watch(operation_id):
+            pass
+        return last
+
+
+class TrainerClient(_OperationClient):
+    """The TrainerService: start a training, watch it, evaluate and export the trained network."""
+
+    def _opened(self) -> None:
+        self._stub = trainer_pb2_grpc.TrainerServiceStub(self._channel)
 
     def start_training(self, **spec) -> str:
         """Start a training (keywords: the fields of TrainingSpec); returns the operation id."""
@@ -286,18 +307,7 @@ class TrainerClient(_Channel):
     def watch(self, operation_id: str) -> Iterator[trainer_pb2.WatchTrainingResponse]:
         """Progress messages until the training ends (the last one is terminal)."""
         self.channel()
-        try:
-            yield from self._stub.WatchTraining(trainer_pb2.WatchTrainingRequest(operation_id=operation_id),
-                                                timeout=self.timeout_s)
-        except grpc.RpcError as err:
-            _raise(err)
-
-    def wait(self, operation_id: str) -> trainer_pb2.WatchTrainingResponse:
-        """The terminal message of a training (blocks until it ends)."""
-        last = None
-        for last in self.watch(operation_id):
-            pass
-        return last
+        return self._stream(self._stub.WatchTraining, trainer_pb2.WatchTrainingRequest(operation_id=operation_id))
 
     def cancel(self, operation_id: str) -> operation_pb2.Operation:
         self.channel()
@@ -329,6 +339,67 @@ class Export:
     weight_bits: int
     layer_scales: list
     message: trainer_pb2.ExportNetworkResponse
+
+
+class AgentClient(_OperationClient):
+    """The AgentService: hardware searches and co-explorations as operations kept in run stores."""
+
+    def _opened(self) -> None:
+        self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
+
+    def start_search(self, network: tm.Network, inputs: np.ndarray, *, algorithm: str = "rl", budget: int = 200,
+                     seed: int = 0, preset: Optional[str] = None, ranges: Optional[dict] = None,
+                     max_energy_j: Optional[float] = None, max_latency_s: Optional[float] = None,
+                     max_area_mm2: Optional[float] = None) -> str:
+        """Start `ancoef search` on the server for `network` and its input spikes; the operation id.
+        `ranges`: parameter -> "lo:hi" or a comma list, as `ancoef search --PARAMETER` takes."""
+        self.channel()
+        workload = agent_pb2.SearchWorkload(network=wire.network_to_proto(network), input=wire.spikes_to_proto(inputs))
+        targets = agent_pb2.Targets(max_energy_j=max_energy_j, max_latency_s=max_latency_s, max_area_mm2=max_area_mm2)
+        spec = agent_pb2.SearchSpec(
+            workload=workload, algorithm=agent_pb2.SearchAlgorithm.Value("SEARCH_ALGORITHM_" + algorithm.upper()),
+            budget_simulations=budget, seed=seed, targets=targets,
+            ranges=[agent_pb2.ParameterRange(parameter=k, range=v) for k, v in (ranges or {}).items()])
+        if preset is not None:
+            spec.preset = preset
+        return self._call(self._stub.StartSearch, agent_pb2.StartSearchRequest(spec=spec)).operation.id
+
+    def start_exploration(self, **spec) -> str:
+        """Start `ancoef explore` on the server (keywords: the fields of ExplorationSpec); the operation id."""
+        self.channel()
+        request = agent_pb2.StartExplorationRequest(spec=agent_pb2.ExplorationSpec(**spec))
+        return self._call(self._stub.StartExploration, request).operation.id
+
+    def watch(self, operation_id: str) -> Iterator[agent_pb2.WatchOperationResponse]:
+        """Progress (phase, simulations done, best EDP, hypervolume) until the operation ends."""
+        self.channel()
+        return self._stream(self._stub.WatchOperation, agent_pb2.WatchOperationRequest(operation_id=operation_id))
+
+    def front(self, operation_id: str) -> list:
+        """The Pareto front so far (FrontPoint messages; final once the operation succeeded)."""
+        self.channel()
+        return list(self._call(self._stub.GetFront, agent_pb2.GetFrontRequest(operation_id=operation_id)).points)
+
+    def cancel(self, operation_id: str) -> operation_pb2.Operation:
+        self.channel()
+        return self._call(self._stub.CancelOperation,
+                          agent_pb2.CancelOperationRequest(operation_id=operation_id)).operation
+
+    def resume(self, operation_id: str) -> operation_pb2.Operation:
+        self.channel()
+        return self._call(self._stub.ResumeOperation,
+                          agent_pb2.ResumeOperationRequest(operation_id=operation_id)).operation
+
+    def operations(self, kind: int = 0) -> list:
+        """Every operation of the server (newest first), of one OperationKind if given."""
+        self.channel()
+        out, token = [], ""
+        while True:
+            r = self._call(self._stub.ListOperations, agent_pb2.ListOperationsRequest(kind=kind, page_token=token))
+            out += list(r.operations)
+            token = r.next_page_token
+            if not token:
+                return out
 
 
 def wait_for_server(endpoint: str, timeout_s: float = 20.0, tls: Optional[Tls] = None) -> None:

@@ -2,6 +2,7 @@ r"""`ancoef explore`: co-exploration of spiking networks and asynchronous chips 
 
     ancoef explore --out runs/explore                       # embedded digits-dvs, a few minutes
     ancoef explore --resume runs/explore                    # continue it after Ctrl-C, a kill, a crash
+    ancoef explore --sim-endpoint 127.0.0.1:50051 --out runs/explore-remote   # on `ancoef serve sim`
     ancoef explore --candidates 4 --budget 48 --algo nsga2 --bits 4 --max-latency-s 1e-3 \
         --minutes 3 --seed 0 --out runs/explore --json runs/explore.json
 
@@ -102,6 +103,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--checkpoint-every", type=_int, metavar="STEPS", help="training checkpoint interval "
                    "(default 200 steps; may change on --resume)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    g.add_argument("--sim-endpoint", metavar="HOST:PORT",
+                   help="simulate on a SimulatorService (`ancoef serve sim`) instead of in-process; the results are "
+                   "the same bit for bit, so a resume may use another endpoint or none")
     p.set_defaults(func=run)
     return p
 
@@ -190,7 +194,8 @@ def run(args) -> int:
         store = start_run(out, settings)
     printer = ProgressPrinter(not args.no_progress)
     try:
-        result = explore(settings, store, out=out, trainer=trainer, preflight=pre, progress=printer)
+        result = explore(settings, store, out=out, trainer=trainer, preflight=pre, progress=printer,
+                         simulate=remote_simulate(args.sim_endpoint))
     except KeyboardInterrupt:
         printer.close()
         print(f"ancoef explore: interrupted; every finished step is in {out / STORE_NAME}: continue with "
@@ -199,6 +204,15 @@ def run(args) -> int:
     finally:
         printer.close()
     return report(result, args)
+
+
+def remote_simulate(endpoint):
+    """`explore`'s simulate on the SimulatorService at `endpoint` (None: in-process)."""
+    if not endpoint:
+        return None
+    from services.client import SimulatorClient
+
+    return SimulatorClient(endpoint).simulate
 
 
 def report(result, args) -> int:

@@ -123,7 +123,9 @@ def run(args) -> int:
     return _report(sr, settings, store, out, args)
 
 
-def _report(sr, settings, store, out: Path, args) -> int:
+def write_outputs(sr, settings, store, out: Path, json_path=None) -> dict:
+    """archive.json/.csv, pareto.png and summary.json of a finished search; closes the store
+    (succeeded). The agent service's searches write the same files."""
     from agent import jsonio
     from agent.search import pareto_plot
 
@@ -144,10 +146,16 @@ def _report(sr, settings, store, out: Path, args) -> int:
         ) + f" within {ev.n_simulated} simulations; closest designs listed in closest_to_targets"
     text = jsonio.dumps(summary)
     (out / "summary.json").write_text(text)
-    if args.json:
-        Path(args.json).write_text(text)
+    if json_path:
+        Path(json_path).write_text(text)
     store.close("succeeded", result=jsonio.to_jsonable({k: v for k, v in summary.items()
                                                        if k in ("best_edp_js", "hypervolume", "simulated")}))
+    return summary
+
+
+def _report(sr, settings, store, out: Path, args) -> int:
+    summary = write_outputs(sr, settings, store, out, args.json)
+    ev, figs = sr.evaluator, sr.figures
     if figs["met_targets"]:
         b = figs["best"]
         print(f"best EDP {b['edp_js']:.4g} J*s ({b['edp_snj']:.4g} s*nJ): energy {b['energy_j']:.4g} J, "
@@ -164,9 +172,14 @@ def _report(sr, settings, store, out: Path, args) -> int:
 
 def remote_backend(args) -> dict:
     """`run_search` keywords that put every engine call on `--sim-endpoint` (none: in-process)."""
-    if not getattr(args, "sim_endpoint", None):
+    return remote_keywords(getattr(args, "sim_endpoint", None))
+
+
+def remote_keywords(endpoint) -> dict:
+    """`run_search` keywords for a SimulatorService at `endpoint` (None: in-process, {})."""
+    if not endpoint:
         return {}
     from services.client import SimulatorClient
 
-    kw = SimulatorClient(args.sim_endpoint).evaluator_keywords()
+    kw = SimulatorClient(endpoint).evaluator_keywords()
     return {"simulate": kw["simulate"], "map_network": kw["map_network"], "area": kw["area"]}

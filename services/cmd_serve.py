@@ -2,6 +2,7 @@
 
     ancoef serve sim --port 50051 --metrics-port 9464
     ancoef serve trainer --port 0 --metrics-port 0 --work-dir runs/trainer
+    ancoef serve agent --work-dir runs/agent --sim-endpoint 127.0.0.1:50051
 
 Bound to 127.0.0.1 unless --host says otherwise; port 0 picks a free port, and the chosen ports
 are printed on one line at start-up. SIGTERM (or Ctrl-C) stops accepting calls, lets the calls in
@@ -37,7 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--metrics-port", type=_port, default=None,
                    help="serve Prometheus metrics on this port (0: a free port, printed; default: off)")
     p.add_argument("--max-concurrent", type=positive_int, default=2,
-                   help="calls (sim) or trainings (trainer) that run at once (default 2)")
+                   help="calls (sim), trainings (trainer) or operations (agent) that run at once (default 2)")
     p.add_argument("--max-queued", type=nonneg_int, default=8,
                    help="calls that may wait for a slot; more get RESOURCE_EXHAUSTED (default 8)")
     p.add_argument("--max-message-mib", type=positive_int, default=64,
@@ -47,7 +48,11 @@ def register(subparsers) -> None:
     p.add_argument("--grace-s", type=nonneg_float, default=20.0,
                    help="on SIGTERM, seconds in-flight calls get to finish (default 20)")
     p.add_argument("--work-dir", type=Path, default=None,
-                   help="trainer: folder for the trainings' outputs (default: a new temporary folder)")
+                   help="trainer: folder for the trainings' outputs; agent: folder of the operations' run "
+                   "folders, listed and resumed when the service starts again on it (default trainer: a new temporary "
+                   "folder; agent: ancoef-agent)")
+    p.add_argument("--sim-endpoint", metavar="HOST:PORT",
+                   help="agent: simulate on this SimulatorService (`ancoef serve sim`) instead of in-process")
     p.add_argument("--tls-cert", type=Path, help="PEM certificate chain of the server (enables TLS)")
     p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     p.add_argument("--tls-client-ca", type=Path,
@@ -67,13 +72,15 @@ def settings(args):
 
 
 def run(args) -> int:
-    if args.service == "agent":
-        raise ValueError("the agent service is not available yet: it runs searches and explorations through the "
-                         "co-exploration library and run store of issue 8, which have not landed; serve sim and "
-                         "trainer, and run `ancoef search --sim-endpoint HOST:PORT` meanwhile")
     s = settings(args)
     from services import serving
 
+    if args.service == "agent":
+        from services import agent_service
+
+        return serving.run(agent_service.service(s, args.work_dir, args.sim_endpoint), s)
+    if args.sim_endpoint:
+        raise ValueError("--sim-endpoint is an option of `ancoef serve agent`")
     if args.service == "sim":
         from dataclasses import replace
 

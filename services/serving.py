@@ -216,3 +216,28 @@ def run(service: Service, s: ServerSettings, ready: Callable[[str], None] = prin
     server.stop(s.grace_s).wait()
     print(f"{service.command}: stopped after {time.perf_counter() - t0:.2f} s", flush=True)
     return 0
+
+
+def watch_operation(op, context: grpc.ServicerContext, what: str) -> Iterator:
+    """The messages of a watch stream: `op.snapshot()` now, then at every change of `op.version`
+    (coalesced; `op.changed` is the Condition that announces them) until one is terminal, the
+    client goes away or the call's deadline passes (the operation goes on)."""
+    from services.proto.ancoef.v1 import operation_pb2 as op_pb
+
+    terminal = (op_pb.OPERATION_STATE_SUCCEEDED, op_pb.OPERATION_STATE_FAILED, op_pb.OPERATION_STATE_CANCELLED)
+    seen = -1
+    while True:
+        version, msg = op.snapshot()
+        if version != seen:
+            seen = version
+            yield msg
+            if msg.operation.state in terminal:
+                return
+        with op.changed:
+            if op.version == seen:
+                op.changed.wait(timeout=0.5)
+        if not context.is_active():
+            return
+        if expired(context):
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded while watching; the {what} goes on "
+                          "(watch it again)")

@@ -244,22 +244,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
 
     def WatchTraining(self, request, context):
         t = self._get(request.operation_id, context)
-        seen = -1
-        while True:
-            version, msg = t.snapshot()
-            if version != seen:
-                seen = version
-                yield msg
-                if msg.operation.state in TERMINAL:
-                    return
-            with t.changed:
-                if t.version == seen:
-                    t.changed.wait(timeout=0.5)
-            if not context.is_active():
-                return
-            if serving.expired(context):
-                context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded while watching; the training "
-                              "goes on (watch it again)")
+        yield from serving.watch_operation(t, context, "training")
 
     def CancelTraining(self, request, context):
         t = self._get(request.operation_id, context)

@@ -551,3 +551,124 @@ def training_metrics_to_proto(m: dict):
         fixed_point_val_accuracy_ratio=m["fixed_point_val_accuracy"], train_steps=int(m.get("train_steps", 0)),
         total_s=float(m["total_seconds"]), neurons=int(m["n_neurons"]), weight_bits=int(m["bits"]),
         timesteps=int(m["timesteps"]), dataset=str(m["dataset"]))
+
+
+# ---- agent --------------------------------------------------------------------------------------
+
+_ALGORITHMS = {1: "rl", 2: "nsga2", 3: "random"}  # agent_pb2.SearchAlgorithm (0: the command's default)
+
+
+def _algorithm(value: int, field: str) -> Optional[str]:
+    if value == 0:
+        return None
+    if value not in _ALGORITHMS:
+        raise SimulationError(f"{field} = {value} is not a SearchAlgorithm")
+    return _ALGORITHMS[value]
+
+
+def _targets(m, field: str) -> dict:
+    out = {}
+    for name in ("max_energy_j", "max_latency_s", "max_area_mm2"):
+        if m.HasField(name):
+            v = getattr(m, name)
+            if not np.isfinite(v) or v <= 0:
+                raise SimulationError(f"{field}.{name} must be a positive finite number, got {v}")
+            out[name] = float(v)
+    return out
+
+
+def _builtin_preset(name: str, field: str) -> str:
+    """A built-in preset's name (a service never opens a file a client names)."""
+    from trueasync.api import preset_names
+
+    if name not in preset_names():
+        raise SimulationError(f"{field} must be a built-in preset ({', '.join(preset_names())}), got {name!r}")
+    return name
+
+
+def search_settings_from_proto(spec) -> dict:
+    """`coexplore.hwsearch.SearchSettings` fields of a SearchSpec, without the workload (the agent
+    writes the spec's network and input spikes to the operation's folder). Errors name the field."""
+    given: dict = {}
+    algo = _algorithm(spec.algorithm, "spec.algorithm")
+    if algo is not None:
+        given["algo"] = algo
+    if spec.budget_simulations < 1:
+        raise SimulationError(f"spec.budget_simulations must be at least 1, got {spec.budget_simulations}")
+    given["budget"] = int(spec.budget_simulations)
+    given["seed"] = int(spec.seed)
+    given.update(_targets(spec.targets, "spec.targets"))
+    costs = spec.WhichOneof("costs")
+    if costs == "cost_model":
+        raise SimulationError("spec.cost_model: the agent service takes a built-in preset (spec.preset) only; "
+                              "ListPresets on the simulator service names them")
+    if costs == "preset":
+        given["preset"] = _builtin_preset(spec.preset, "spec.preset")
+    if spec.semantics:
+        given["semantics"] = _enum(_SEMANTICS, spec.semantics, "spec.semantics", pb.Semantics)
+    ranges = {}
+    for i, r in enumerate(spec.ranges):
+        from agent.space import PARAM_NAMES
+
+        if r.parameter not in PARAM_NAMES:
+            raise SimulationError(f"spec.ranges[{i}].parameter must be one of {', '.join(PARAM_NAMES)}, got "
+                                  f"{r.parameter!r}")
+        ranges[r.parameter] = r.range
+    if ranges:
+        given["ranges"] = ranges
+    if spec.limit_samples:
+        given["samples"] = int(spec.limit_samples)
+    if spec.limit_steps:
+        given["timesteps"] = int(spec.limit_steps)
+    return given
+
+
+def exploration_settings_from_proto(spec) -> dict:
+    """`coexplore.ExploreSettings` fields of an ExplorationSpec (0 / empty: `ancoef explore`'s
+    default). Errors name the field."""
+    given: dict = {"seed": int(spec.seed)}
+    for field, key in (("dataset", "dataset"), ("data_root", "data_root"), ("warm_start", "warm_start")):
+        if getattr(spec, field):
+            given[key] = getattr(spec, field)
+    if spec.preset:
+        given["preset"] = _builtin_preset(spec.preset, "spec.preset")
+    for field, key in (("candidates", "candidates"), ("budget_simulations", "budget"), ("limit_samples", "limit"),
+                       ("test_limit_samples", "test_limit"), ("calib_samples", "calib_samples"),
+                       ("designs_per_survivor", "designs_per_survivor"), ("screen", "screen")):
+        if getattr(spec, field):
+            given[key] = int(getattr(spec, field))
+    if spec.limit_samples and spec.limit_samples < 20:
+        raise SimulationError(f"spec.limit_samples must be at least 20 training samples (some are held out for "
+                              f"validation), got {spec.limit_samples}")
+    if spec.screen and spec.screen < given.get("candidates", 4):
+        raise SimulationError(f"spec.screen must be at least spec.candidates, got {spec.screen}")
+    algo = _algorithm(spec.algorithm, "spec.algorithm")
+    if algo is not None:
+        given["algo"] = algo
+    if spec.weight_bits:
+        if spec.weight_bits not in (2, 4, 8):
+            raise SimulationError(f"spec.weight_bits must be 2, 4 or 8 (the chip's weight widths), got "
+                                  f"{spec.weight_bits}")
+        given["bits"] = (int(spec.weight_bits),)
+    given.update(_targets(spec.targets, "spec.targets"))
+    if spec.budget_minutes:
+        if not np.isfinite(spec.budget_minutes) or spec.budget_minutes < 0:
+            raise SimulationError(f"spec.budget_minutes must be a positive finite number, got {spec.budget_minutes}")
+        given["minutes"] = float(spec.budget_minutes)
+    if spec.skip_baselines:
+        given["baselines"] = False
+    return given
+
+
+def front_point_to_proto(point: dict, candidate: str = ""):
+    """A FrontPoint from an archived design (`Evaluation.to_dict()`) or an on-chip point of an
+    exploration (`OnChipPoint.to_json()`, which carries the accuracy)."""
+    from services.proto.ancoef.v1 import agent_pb2
+
+    m = agent_pb2.FrontPoint(architecture=architecture_to_proto(tm.Architecture(**point["design"])),
+                             energy_j=point["energy_j"], latency_s=point["latency_s"], edp_js=point["edp_js"],
+                             area_mm2=point["area_mm2"], meets_targets=bool(point["meets_targets"]),
+                             candidate=point.get("candidate", candidate))
+    if point.get("accuracy") is not None:
+        m.accuracy_ratio = float(point["accuracy"])
+    return m

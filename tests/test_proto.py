@@ -60,7 +60,7 @@ def test_the_three_services_have_the_rpcs_of_the_issue():
                                        "ComputeArea"],
         "ancoef.v1.TrainerService": ["StartTraining", "WatchTraining", "Evaluate", "ExportNetwork", "CancelTraining"],
         "ancoef.v1.AgentService": ["StartSearch", "StartExploration", "WatchOperation", "GetFront", "CancelOperation",
-                                   "ListOperations"],
+                                   "ResumeOperation", "ListOperations"],
     }
     streaming = {m.full_name for f in FILES for s in f.DESCRIPTOR.services_by_name.values() for m in s.methods
                  if m.server_streaming}

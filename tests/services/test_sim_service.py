@@ -285,13 +285,6 @@ def test_sigterm_finishes_the_call_in_flight_refuses_new_ones_and_exits_0(start_
     channel.close()
 
 
-def test_serve_agent_says_it_is_not_available_yet():
-    r = subprocess.run([sys.executable, "-m", "services.cli", "serve", "agent"], cwd=ROOT, capture_output=True,
-                       text=True, timeout=60)
-    assert r.returncode == 2
-    assert "agent service is not available yet" in r.stderr and "issue 8" in r.stderr
-
-
 def test_ancoef_simulate_with_sim_endpoint_prints_the_in_process_figures(sim_server, tmp_path, capsys):
     import json
 

@@ -26,15 +26,15 @@ from services.proto.ancoef.v1 import operation_pb2 as ancoef_dot_v1_dot_operatio
 from services.proto.ancoef.v1 import simulator_pb2 as ancoef_dot_v1_dot_simulator__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61ncoef/v1/agent.proto\x12\tancoef.v1\x1a\x19\x61ncoef/v1/operation.proto\x1a\x19\x61ncoef/v1/simulator.proto\"\x8f\x01\n\x07Targets\x12\x19\n\x0cmax_energy_j\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x1a\n\rmax_latency_s\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x19\n\x0cmax_area_mm2\x18\x03 \x01(\x01H\x02\x88\x01\x01\x42\x0f\n\r_max_energy_jB\x10\n\x0e_max_latency_sB\x0f\n\r_max_area_mm2\"2\n\x0eParameterRange\x12\x11\n\tparameter\x18\x01 \x01(\t\x12\r\n\x05range\x18\x02 \x01(\t\"[\n\x0eSearchWorkload\x12#\n\x07network\x18\x01 \x01(\x0b\x32\x12.ancoef.v1.Network\x12$\n\x05input\x18\x02 \x01(\x0b\x32\x15.ancoef.v1.SpikeInput\"\xab\x03\n\nSearchSpec\x12-\n\x08workload\x18\x01 \x01(\x0b\x32\x19.ancoef.v1.SearchWorkloadH\x00\x12\x1f\n\x15training_operation_id\x18\x02 \x01(\tH\x00\x12-\n\talgorithm\x18\x03 \x01(\x0e\x32\x1a.ancoef.v1.SearchAlgorithm\x12\x1a\n\x12\x62udget_simulations\x18\x04 \x01(\r\x12\x0c\n\x04seed\x18\x05 \x01(\x03\x12#\n\x07targets\x18\x06 \x01(\x0b\x32\x12.ancoef.v1.Targets\x12\x10\n\x06preset\x18\x07 \x01(\tH\x01\x12*\n\ncost_model\x18\x08 \x01(\x0b\x32\x14.ancoef.v1.CostModelH\x01\x12\'\n\tsemantics\x18\t \x01(\x0e\x32\x14.ancoef.v1.Semantics\x12)\n\x06ranges\x18\n \x03(\x0b\x32\x19.ancoef.v1.ParameterRange\x12\x15\n\rlimit_samples\x18\x0b \x01(\r\x12\x13\n\x0blimit_steps\x18\x0c \x01(\rB\x08\n\x06sourceB\x07\n\x05\x63osts\"9\n\x12StartSearchRequest\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.ancoef.v1.SearchSpec\">\n\x13StartSearchResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\"\xb7\x02\n\x0f\x45xplorationSpec\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x11\n\tdata_root\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12\x12\n\ncandidates\x18\x04 \x01(\r\x12\x1a\n\x12\x62udget_simulations\x18\x05 \x01(\r\x12-\n\talgorithm\x18\x06 \x01(\x0e\x32\x1a.ancoef.v1.SearchAlgorithm\x12\x13\n\x0bweight_bits\x18\x07 \x01(\r\x12#\n\x07targets\x18\x08 \x01(\x0b\x32\x12.ancoef.v1.Targets\x12\x16\n\x0e\x62udget_minutes\x18\t \x01(\x01\x12\x15\n\rlimit_samples\x18\n \x01(\r\x12\x1a\n\x12test_limit_samples\x18\x0b \x01(\r\x12\x0e\n\x06preset\x18\x0c \x01(\t\"C\n\x17StartExplorationRequest\x12(\n\x04spec\x18\x01 \x01(\x0b\x32\x1a.ancoef.v1.ExplorationSpec\"C\n\x18StartExplorationResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\"-\n\x15WatchOperationRequest\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\"\xba\x01\n\x0eSearchProgress\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x18\n\x10simulations_done\x18\x02 \x01(\x04\x12\x1a\n\x12\x62udget_simulations\x18\x03 \x01(\x04\x12\x18\n\x0b\x62\x65st_edp_js\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x0bhypervolume\x18\x05 \x01(\x01\x12\x11\n\tcandidate\x18\x06 \x01(\t\x12\x11\n\telapsed_s\x18\x07 \x01(\x01\x42\x0e\n\x0c_best_edp_js\"n\n\x16WatchOperationResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\x12+\n\x08progress\x18\x02 \x01(\x0b\x32\x19.ancoef.v1.SearchProgress\"\'\n\x0fGetFrontRequest\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\"\xdc\x01\n\nFrontPoint\x12-\n\x0c\x61rchitecture\x18\x01 \x01(\x0b\x32\x17.ancoef.v1.Architecture\x12\x10\n\x08\x65nergy_j\x18\x02 \x01(\x01\x12\x11\n\tlatency_s\x18\x03 \x01(\x01\x12\x0e\n\x06\x65\x64p_js\x18\x04 \x01(\x01\x12\x10\n\x08\x61rea_mm2\x18\x05 \x01(\x01\x12\x15\n\rmeets_targets\x18\x06 \x01(\x08\x12\x1b\n\x0e\x61\x63\x63uracy_ratio\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x11\n\tcandidate\x18\x08 \x01(\tB\x11\n\x0f_accuracy_ratio\"b\n\x10GetFrontResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\x12%\n\x06points\x18\x02 \x03(\x0b\x32\x15.ancoef.v1.FrontPoint\".\n\x16\x43\x61ncelOperationRequest\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\"B\n\x17\x43\x61ncelOperationResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\"f\n\x15ListOperationsRequest\x12&\n\x04kind\x18\x01 \x01(\x0e\x32\x18.ancoef.v1.OperationKind\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x16ListOperationsResponse\x12(\n\noperations\x18\x01 \x03(\x0b\x32\x14.ancoef.v1.Operation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x85\x01\n\x0fSearchAlgorithm\x12 \n\x1cSEARCH_ALGORITHM_UNSPECIFIED\x10\x00\x12\x17\n\x13SEARCH_ALGORITHM_RL\x10\x01\x12\x1a\n\x16SEARCH_ALGORITHM_NSGA2\x10\x02\x12\x1b\n\x17SEARCH_ALGORITHM_RANDOM\x10\x03\x32\x88\x04\n\x0c\x41gentService\x12L\n\x0bStartSearch\x12\x1d.ancoef.v1.StartSearchRequest\x1a\x1e.ancoef.v1.StartSearchResponse\x12[\n\x10StartExploration\x12\".ancoef.v1.StartExplorationRequest\x1a#.ancoef.v1.StartExplorationResponse\x12W\n\x0eWatchOperation\x12 .ancoef.v1.WatchOperationRequest\x1a!.ancoef.v1.WatchOperationResponse0\x01\x12\x43\n\x08GetFront\x12\x1a.ancoef.v1.GetFrontRequest\x1a\x1b.ancoef.v1.GetFrontResponse\x12X\n\x0f\x43\x61ncelOperation\x12!.ancoef.v1.CancelOperationRequest\x1a\".ancoef.v1.CancelOperationResponse\x12U\n\x0eListOperations\x12 .ancoef.v1.ListOperationsRequest\x1a!.ancoef.v1.ListOperationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61ncoef/v1/agent.proto\x12\tancoef.v1\x1a\x19\x61ncoef/v1/operation.proto\x1a\x19\x61ncoef/v1/simulator.proto\"\x8f\x01\n\x07Targets\x12\x19\n\x0cmax_energy_j\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x1a\n\rmax_latency_s\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x19\n\x0cmax_area_mm2\x18\x03 \x01(\x01H\x02\x88\x01\x01\x42\x0f\n\r_max_energy_jB\x10\n\x0e_max_latency_sB\x0f\n\r_max_area_mm2\"2\n\x0eParameterRange\x12\x11\n\tparameter\x18\x01 \x01(\t\x12\r\n\x05range\x18\x02 \x01(\t\"[\n\x0eSearchWorkload\x12#\n\x07network\x18\x01 \x01(\x0b\x32\x12.ancoef.v1.Network\x12$\n\x05input\x18\x02 \x01(\x0b\x32\x15.ancoef.v1.SpikeInput\"\xab\x03\n\nSearchSpec\x12-\n\x08workload\x18\x01 \x01(\x0b\x32\x19.ancoef.v1.SearchWorkloadH\x00\x12\x1f\n\x15training_operation_id\x18\x02 \x01(\tH\x00\x12-\n\talgorithm\x18\x03 \x01(\x0e\x32\x1a.ancoef.v1.SearchAlgorithm\x12\x1a\n\x12\x62udget_simulations\x18\x04 \x01(\r\x12\x0c\n\x04seed\x18\x05 \x01(\x03\x12#\n\x07targets\x18\x06 \x01(\x0b\x32\x12.ancoef.v1.Targets\x12\x10\n\x06preset\x18\x07 \x01(\tH\x01\x12*\n\ncost_model\x18\x08 \x01(\x0b\x32\x14.ancoef.v1.CostModelH\x01\x12\'\n\tsemantics\x18\t \x01(\x0e\x32\x14.ancoef.v1.Semantics\x12)\n\x06ranges\x18\n \x03(\x0b\x32\x19.ancoef.v1.ParameterRange\x12\x15\n\rlimit_samples\x18\x0b \x01(\r\x12\x13\n\x0blimit_steps\x18\x0c \x01(\rB\x08\n\x06sourceB\x07\n\x05\x63osts\"9\n\x12StartSearchRequest\x12#\n\x04spec\x18\x01 \x01(\x0b\x32\x15.ancoef.v1.SearchSpec\">\n\x13StartSearchResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\"\xa8\x03\n\x0f\x45xplorationSpec\x12\x0f\n\x07\x64\x61taset\x18\x01 \x01(\t\x12\x11\n\tdata_root\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12\x12\n\ncandidates\x18\x04 \x01(\r\x12\x1a\n\x12\x62udget_simulations\x18\x05 \x01(\r\x12-\n\talgorithm\x18\x06 \x01(\x0e\x32\x1a.ancoef.v1.SearchAlgorithm\x12\x13\n\x0bweight_bits\x18\x07 \x01(\r\x12#\n\x07targets\x18\x08 \x01(\x0b\x32\x12.ancoef.v1.Targets\x12\x16\n\x0e\x62udget_minutes\x18\t \x01(\x01\x12\x15\n\rlimit_samples\x18\n \x01(\r\x12\x1a\n\x12test_limit_samples\x18\x0b \x01(\r\x12\x0e\n\x06preset\x18\x0c \x01(\t\x12\x15\n\rcalib_samples\x18\r \x01(\r\x12\x1c\n\x14\x64\x65signs_per_survivor\x18\x0e \x01(\r\x12\x0e\n\x06screen\x18\x0f \x01(\r\x12\x12\n\nwarm_start\x18\x10 \x01(\t\x12\x16\n\x0eskip_baselines\x18\x11 \x01(\x08\"C\n\x17StartExplorationRequest\x12(\n\x04spec\x18\x01 \x01(\x0b\x32\x1a.ancoef.v1.ExplorationSpec\"C\n\x18StartExplorationResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\"-\n\x15WatchOperationRequest\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\"\xba\x01\n\x0eSearchProgress\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x18\n\x10simulations_done\x18\x02 \x01(\x04\x12\x1a\n\x12\x62udget_simulations\x18\x03 \x01(\x04\x12\x18\n\x0b\x62\x65st_edp_js\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x0bhypervolume\x18\x05 \x01(\x01\x12\x11\n\tcandidate\x18\x06 \x01(\t\x12\x11\n\telapsed_s\x18\x07 \x01(\x01\x42\x0e\n\x0c_best_edp_js\"n\n\x16WatchOperationResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\x12+\n\x08progress\x18\x02 \x01(\x0b\x32\x19.ancoef.v1.SearchProgress\"\'\n\x0fGetFrontRequest\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\"\xdc\x01\n\nFrontPoint\x12-\n\x0c\x61rchitecture\x18\x01 \x01(\x0b\x32\x17.ancoef.v1.Architecture\x12\x10\n\x08\x65nergy_j\x18\x02 \x01(\x01\x12\x11\n\tlatency_s\x18\x03 \x01(\x01\x12\x0e\n\x06\x65\x64p_js\x18\x04 \x01(\x01\x12\x10\n\x08\x61rea_mm2\x18\x05 \x01(\x01\x12\x15\n\rmeets_targets\x18\x06 \x01(\x08\x12\x1b\n\x0e\x61\x63\x63uracy_ratio\x18\x07 \x01(\x01H\x00\x88\x01\x01\x12\x11\n\tcandidate\x18\x08 \x01(\tB\x11\n\x0f_accuracy_ratio\"b\n\x10GetFrontResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\x12%\n\x06points\x18\x02 \x03(\x0b\x32\x15.ancoef.v1.FrontPoint\".\n\x16\x43\x61ncelOperationRequest\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\"B\n\x17\x43\x61ncelOperationResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\".\n\x16ResumeOperationRequest\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\"B\n\x17ResumeOperationResponse\x12\'\n\toperation\x18\x01 \x01(\x0b\x32\x14.ancoef.v1.Operation\"f\n\x15ListOperationsRequest\x12&\n\x04kind\x18\x01 \x01(\x0e\x32\x18.ancoef.v1.OperationKind\x12\x11\n\tpage_size\x18\x02 \x01(\r\x12\x12\n\npage_token\x18\x03 \x01(\t\"[\n\x16ListOperationsResponse\x12(\n\noperations\x18\x01 \x03(\x0b\x32\x14.ancoef.v1.Operation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*\x85\x01\n\x0fSearchAlgorithm\x12 \n\x1cSEARCH_ALGORITHM_UNSPECIFIED\x10\x00\x12\x17\n\x13SEARCH_ALGORITHM_RL\x10\x01\x12\x1a\n\x16SEARCH_ALGORITHM_NSGA2\x10\x02\x12\x1b\n\x17SEARCH_ALGORITHM_RANDOM\x10\x03\x32\xe2\x04\n\x0c\x41gentService\x12L\n\x0bStartSearch\x12\x1d.ancoef.v1.StartSearchRequest\x1a\x1e.ancoef.v1.StartSearchResponse\x12[\n\x10StartExploration\x12\".ancoef.v1.StartExplorationRequest\x1a#.ancoef.v1.StartExplorationResponse\x12W\n\x0eWatchOperation\x12 .ancoef.v1.WatchOperationRequest\x1a!.ancoef.v1.WatchOperationResponse0\x01\x12\x43\n\x08GetFront\x12\x1a.ancoef.v1.GetFrontRequest\x1a\x1b.ancoef.v1.GetFrontResponse\x12X\n\x0f\x43\x61ncelOperation\x12!.ancoef.v1.CancelOperationRequest\x1a\".ancoef.v1.CancelOperationResponse\x12X\n\x0fResumeOperation\x12!.ancoef.v1.ResumeOperationRequest\x1a\".ancoef.v1.ResumeOperationResponse\x12U\n\x0eListOperations\x12 .ancoef.v1.ListOperationsRequest\x1a!.ancoef.v1.ListOperationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ancoef.v1.agent_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SEARCHALGORITHM']._serialized_start=2412
-  _globals['_SEARCHALGORITHM']._serialized_end=2545
+  _globals['_SEARCHALGORITHM']._serialized_start=2641
+  _globals['_SEARCHALGORITHM']._serialized_end=2774
   _globals['_TARGETS']._serialized_start=91
   _globals['_TARGETS']._serialized_end=234
   _globals['_PARAMETERRANGE']._serialized_start=236
@@ -48,31 +48,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STARTSEARCHRESPONSE']._serialized_start=870
   _globals['_STARTSEARCHRESPONSE']._serialized_end=932
   _globals['_EXPLORATIONSPEC']._serialized_start=935
-  _globals['_EXPLORATIONSPEC']._serialized_end=1246
-  _globals['_STARTEXPLORATIONREQUEST']._serialized_start=1248
-  _globals['_STARTEXPLORATIONREQUEST']._serialized_end=1315
-  _globals['_STARTEXPLORATIONRESPONSE']._serialized_start=1317
-  _globals['_STARTEXPLORATIONRESPONSE']._serialized_end=1384
-  _globals['_WATCHOPERATIONREQUEST']._serialized_start=1386
-  _globals['_WATCHOPERATIONREQUEST']._serialized_end=1431
-  _globals['_SEARCHPROGRESS']._serialized_start=1434
-  _globals['_SEARCHPROGRESS']._serialized_end=1620
-  _globals['_WATCHOPERATIONRESPONSE']._serialized_start=1622
-  _globals['_WATCHOPERATIONRESPONSE']._serialized_end=1732
-  _globals['_GETFRONTREQUEST']._serialized_start=1734
-  _globals['_GETFRONTREQUEST']._serialized_end=1773
-  _globals['_FRONTPOINT']._serialized_start=1776
-  _globals['_FRONTPOINT']._serialized_end=1996
-  _globals['_GETFRONTRESPONSE']._serialized_start=1998
-  _globals['_GETFRONTRESPONSE']._serialized_end=2096
-  _globals['_CANCELOPERATIONREQUEST']._serialized_start=2098
-  _globals['_CANCELOPERATIONREQUEST']._serialized_end=2144
-  _globals['_CANCELOPERATIONRESPONSE']._serialized_start=2146
-  _globals['_CANCELOPERATIONRESPONSE']._serialized_end=2212
-  _globals['_LISTOPERATIONSREQUEST']._serialized_start=2214
-  _globals['_LISTOPERATIONSREQUEST']._serialized_end=2316
-  _globals['_LISTOPERATIONSRESPONSE']._serialized_start=2318
-  _globals['_LISTOPERATIONSRESPONSE']._serialized_end=2409
-  _globals['_AGENTSERVICE']._serialized_start=2548
-  _globals['_AGENTSERVICE']._serialized_end=3068
+  _globals['_EXPLORATIONSPEC']._serialized_end=1359
+  _globals['_STARTEXPLORATIONREQUEST']._serialized_start=1361
+  _globals['_STARTEXPLORATIONREQUEST']._serialized_end=1428
+  _globals['_STARTEXPLORATIONRESPONSE']._serialized_start=1430
+  _globals['_STARTEXPLORATIONRESPONSE']._serialized_end=1497
+  _globals['_WATCHOPERATIONREQUEST']._serialized_start=1499
+  _globals['_WATCHOPERATIONREQUEST']._serialized_end=1544
+  _globals['_SEARCHPROGRESS']._serialized_start=1547
+  _globals['_SEARCHPROGRESS']._serialized_end=1733
+  _globals['_WATCHOPERATIONRESPONSE']._serialized_start=1735
+  _globals['_WATCHOPERATIONRESPONSE']._serialized_end=1845
+  _globals['_GETFRONTREQUEST']._serialized_start=1847
+  _globals['_GETFRONTREQUEST']._serialized_end=1886
+  _globals['_FRONTPOINT']._serialized_start=1889
+  _globals['_FRONTPOINT']._serialized_end=2109
+  _globals['_GETFRONTRESPONSE']._serialized_start=2111
+  _globals['_GETFRONTRESPONSE']._serialized_end=2209
+  _globals['_CANCELOPERATIONREQUEST']._serialized_start=2211
+  _globals['_CANCELOPERATIONREQUEST']._serialized_end=2257
+  _globals['_CANCELOPERATIONRESPONSE']._serialized_start=2259
+  _globals['_CANCELOPERATIONRESPONSE']._serialized_end=2325
+  _globals['_RESUMEOPERATIONREQUEST']._serialized_start=2327
+  _globals['_RESUMEOPERATIONREQUEST']._serialized_end=2373
+  _globals['_RESUMEOPERATIONRESPONSE']._serialized_start=2375
+  _globals['_RESUMEOPERATIONRESPONSE']._serialized_end=2441
+  _globals['_LISTOPERATIONSREQUEST']._serialized_start=2443
+  _globals['_LISTOPERATIONSREQUEST']._serialized_end=2545
+  _globals['_LISTOPERATIONSRESPONSE']._serialized_start=2547
+  _globals['_LISTOPERATIONSRESPONSE']._serialized_end=2638
+  _globals['_AGENTSERVICE']._serialized_start=2777
+  _globals['_AGENTSERVICE']._serialized_end=3387
 # @@protoc_insertion_point(module_scope)

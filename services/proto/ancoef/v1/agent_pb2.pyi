@@ -87,7 +87,7 @@ class StartSearchResponse(_message.Message):
     def __init__(self, operation: _Optional[_Union[_operation_pb2.Operation, _Mapping]] = ...) -> None: ...
 
 class ExplorationSpec(_message.Message):
-    __slots__ = ("dataset", "data_root", "seed", "candidates", "budget_simulations", "algorithm", "weight_bits", "targets", "budget_minutes", "limit_samples", "test_limit_samples", "preset")
+    __slots__ = ("dataset", "data_root", "seed", "candidates", "budget_simulations", "algorithm", "weight_bits", "targets", "budget_minutes", "limit_samples", "test_limit_samples", "preset", "calib_samples", "designs_per_survivor", "screen", "warm_start", "skip_baselines")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     DATA_ROOT_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +100,11 @@ class ExplorationSpec(_message.Message):
     LIMIT_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     TEST_LIMIT_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
+    CALIB_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    DESIGNS_PER_SURVIVOR_FIELD_NUMBER: _ClassVar[int]
+    SCREEN_FIELD_NUMBER: _ClassVar[int]
+    WARM_START_FIELD_NUMBER: _ClassVar[int]
+    SKIP_BASELINES_FIELD_NUMBER: _ClassVar[int]
     dataset: str
     data_root: str
     seed: int
@@ -112,7 +117,12 @@ class ExplorationSpec(_message.Message):
     limit_samples: int
     test_limit_samples: int
     preset: str
-    def __init__(self, dataset: _Optional[str] = ..., data_root: _Optional[str] = ..., seed: _Optional[int] = ..., candidates: _Optional[int] = ..., budget_simulations: _Optional[int] = ..., algorithm: _Optional[_Union[SearchAlgorithm, str]] = ..., weight_bits: _Optional[int] = ..., targets: _Optional[_Union[Targets, _Mapping]] = ..., budget_minutes: _Optional[float] = ..., limit_samples: _Optional[int] = ..., test_limit_samples: _Optional[int] = ..., preset: _Optional[str] = ...) -> None: ...
+    calib_samples: int
+    designs_per_survivor: int
+    screen: int
+    warm_start: str
+    skip_baselines: bool
+    def __init__(self, dataset: _Optional[str] = ..., data_root: _Optional[str] = ..., seed: _Optional[int] = ..., candidates: _Optional[int] = ..., budget_simulations: _Optional[int] = ..., algorithm: _Optional[_Union[SearchAlgorithm, str]] = ..., weight_bits: _Optional[int] = ..., targets: _Optional[_Union[Targets, _Mapping]] = ..., budget_minutes: _Optional[float] = ..., limit_samples: _Optional[int] = ..., test_limit_samples: _Optional[int] = ..., preset: _Optional[str] = ..., calib_samples: _Optional[int] = ..., designs_per_survivor: _Optional[int] = ..., screen: _Optional[int] = ..., warm_start: _Optional[str] = ..., skip_baselines: _Optional[bool] = ...) -> None: ...
 
 class StartExplorationRequest(_message.Message):
     __slots__ = ("spec",)
@@ -199,6 +209,18 @@ class CancelOperationRequest(_message.Message):
     def __init__(self, operation_id: _Optional[str] = ...) -> None: ...
 
 class CancelOperationResponse(_message.Message):
+    __slots__ = ("operation",)
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    operation: _operation_pb2.Operation
+    def __init__(self, operation: _Optional[_Union[_operation_pb2.Operation, _Mapping]] = ...) -> None: ...
+
+class ResumeOperationRequest(_message.Message):
+    __slots__ = ("operation_id",)
+    OPERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    operation_id: str
+    def __init__(self, operation_id: _Optional[str] = ...) -> None: ...
+
+class ResumeOperationResponse(_message.Message):
     __slots__ = ("operation",)
     OPERATION_FIELD_NUMBER: _ClassVar[int]
     operation: _operation_pb2.Operation

@@ -59,6 +59,11 @@ class AgentServiceStub:
                 request_serializer=ancoef_dot_v1_dot_agent__pb2.CancelOperationRequest.SerializeToString,
                 response_deserializer=ancoef_dot_v1_dot_agent__pb2.CancelOperationResponse.FromString,
                 _registered_method=True)
+        self.ResumeOperation = channel.unary_unary(
+                '/ancoef.v1.AgentService/ResumeOperation',
+                request_serializer=ancoef_dot_v1_dot_agent__pb2.ResumeOperationRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_agent__pb2.ResumeOperationResponse.FromString,
+                _registered_method=True)
         self.ListOperations = channel.unary_unary(
                 '/ancoef.v1.AgentService/ListOperations',
                 request_serializer=ancoef_dot_v1_dot_agent__pb2.ListOperationsRequest.SerializeToString,
@@ -95,6 +100,13 @@ class AgentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelOperation(self, request, context):
+        """Stops the operation at its next step boundary; it ends CANCELLED and can be resumed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeOperation(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -134,6 +146,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.CancelOperation,
                     request_deserializer=ancoef_dot_v1_dot_agent__pb2.CancelOperationRequest.FromString,
                     response_serializer=ancoef_dot_v1_dot_agent__pb2.CancelOperationResponse.SerializeToString,
+            ),
+            'ResumeOperation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeOperation,
+                    request_deserializer=ancoef_dot_v1_dot_agent__pb2.ResumeOperationRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_agent__pb2.ResumeOperationResponse.SerializeToString,
             ),
             'ListOperations': grpc.unary_unary_rpc_method_handler(
                     servicer.ListOperations,
@@ -276,6 +293,33 @@ class AgentService:
             '/ancoef.v1.AgentService/CancelOperation',
             ancoef_dot_v1_dot_agent__pb2.CancelOperationRequest.SerializeToString,
             ancoef_dot_v1_dot_agent__pb2.CancelOperationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeOperation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.AgentService/ResumeOperation',
+            ancoef_dot_v1_dot_agent__pb2.ResumeOperationRequest.SerializeToString,
+            ancoef_dot_v1_dot_agent__pb2.ResumeOperationResponse.FromString,
             options,
             channel_credentials,
             insecure,
