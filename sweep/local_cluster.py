@@ -79,6 +79,8 @@ class LocalRayCluster:
     env: dict = field(default_factory=dict)  # extra environment for every node
     nodes: list = field(default_factory=list)
     address: str = ""
+    keep_files: bool = False  # keep the temp dir (Ray's logs) after stop
+    base: Optional[Path] = None
     temp_dir: Optional[Path] = None
     auth_token_path: Optional[Path] = None
 
@@ -94,7 +96,7 @@ class LocalRayCluster:
         env = {**os.environ, **self.env, **self.client_env(), MARKER: marker, "RAY_USAGE_STATS_ENABLED": "0"}
         if self.fast_failure_detection:
             env.update(FAST_FAILURE_DETECTION)
-        log = self.temp_dir.parent / f"{name}.log"
+        log = self.base / f"{name}.log"
         # Manager and agent ports: free ones (Ray's defaults such as 52365 and 10001 are fixed numbers
         # that a second cluster on the machine would collide with); workers bind ports the kernel picks.
         nm, om, ma, ag, al, re = free_ports(6)
@@ -119,7 +121,7 @@ class LocalRayCluster:
         return node
 
     def start_head(self, num_cpus: int = 1, timeout_s: float = 60.0) -> LocalNode:
-        base = Path(tempfile.mkdtemp(prefix="ray-cluster-", dir=self.root))
+        base = self.base = Path(tempfile.mkdtemp(prefix="ray-cluster-", dir=self.root))
         # Ray's socket paths must stay short (AF_UNIX: 107 bytes), hence a short name.
         self.temp_dir = base / "t"
         # Ray 2.60 authenticates every connection with a token. The cluster gets a token of its own,
@@ -187,3 +189,5 @@ class LocalRayCluster:
         for node in reversed(self.nodes):
             self.kill_node(node, signal.SIGKILL)
         self.nodes.clear()
+        if self.base is not None and not self.keep_files:
+            shutil.rmtree(self.base, ignore_errors=True)
