@@ -261,3 +261,24 @@ def test_dashboards_are_configmaps_for_the_grafana_sidecar(overlay):
                 assert panel["targets"], f"{uid}: '{panel['title']}' has no query"
                 for target in panel["targets"]:
                     substitute_variables(target["expr"], board)  # raises on an undefined variable
+
+
+def test_the_running_services_export_the_contract():
+    """`ancoef serve sim` and `ancoef serve trainer`, started as processes, export every metric of the
+    contract between them except the agent's search progress (the agent's names come from its own
+    /metrics once `ancoef serve agent` runs; until then from the contract)."""
+    from deploy_support import live_expositions
+
+    expositions = live_expositions()
+    served = set().union(*(series_names(text) for name, text in expositions.items() if name != "agent"))
+    for metric in CONTRACT:
+        if metric.name.startswith("ancoef_search_"):
+            continue
+        exposed = metric.name + ("_count" if metric.type == "histogram" else "")
+        assert exposed in served, f"{metric.name} is in the contract but neither service exports it"
+    assert series_names(expositions["sim"]) >= {"ancoef_simulations_total", "ancoef_simulation_wall_seconds_bucket",
+                                                "process_cpu_seconds_total"}
+    assert "ancoef_training_loss" in series_names(expositions["trainer"])
+    if expositions["agent"] is not None:
+        assert {"ancoef_search_hypervolume", "ancoef_search_best_edp_joule_seconds"} <= \
+            series_names(expositions["agent"])
