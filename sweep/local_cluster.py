@@ -1,17 +1,18 @@
 """A real multi-node Ray cluster on one machine, started with `ray start` (tests, benchmarks).
 
-    with LocalRayCluster(root=Path("/tmp/me")) as cluster:
+    with LocalRayCluster() as cluster:
         cluster.start_head(num_cpus=1)
         worker = cluster.add_node(num_cpus=1)
-        ...  ancoef sweep SPEC --out DIR --address cluster.address
-        cluster.kill_node(worker)           # SIGKILL every process of that node
+        env = {**os.environ, **cluster.client_env()}   # what a driver needs (its auth token)
+        ...  ancoef sweep SPEC --out DIR --address cluster.address, run with env
+        cluster.kill_node(worker)                       # SIGKILL every process of that node
 
 Each node is one `ray start` run in a process group and session of its own, with a marker in
 its environment that every process of the node inherits (raylet, agents, workers). Stopping or
 killing a node signals its process group and every process carrying its marker, and nothing
 else: never `ray stop`, which would stop every Ray cluster of the user on the machine (other
 sweeps, other test runs). Every port is a free one chosen here, so several clusters can run side
-by side; the head's temp dir is private to the cluster.
+by side; the cluster's folder (temp dir, logs, token) is private to it and removed by `stop`.
 """
 
 from __future__ import annotations
@@ -120,17 +121,22 @@ class LocalRayCluster:
             raise RuntimeError(f"`ray start` for {name} failed ({rc}):\n{log.read_text()[-3000:]}")
         return node
 
+    def _ensure_base(self) -> Path:
+        if self.base is None:
+            self.base = Path(tempfile.mkdtemp(prefix="ray-cluster-", dir=self.root))
+            # Ray's socket paths must stay short (AF_UNIX: 107 bytes), hence a short name.
+            self.temp_dir = self.base / "t"
+            # Ray 2.60 authenticates every connection with a token. The cluster gets a token of its
+            # own, named to every node and driver by environment (a head finding the user's
+            # ~/.ray/auth_token would enable token mode while `ray start --address` nodes, which do
+            # not look there, would be refused).
+            self.auth_token_path = self.base / "auth_token"
+            self.auth_token_path.write_text(uuid.uuid4().hex + uuid.uuid4().hex)
+            self.auth_token_path.chmod(0o600)
+        return self.base
+
     def start_head(self, num_cpus: int = 1, timeout_s: float = 60.0) -> LocalNode:
-        base = self.base = Path(tempfile.mkdtemp(prefix="ray-cluster-", dir=self.root))
-        # Ray's socket paths must stay short (AF_UNIX: 107 bytes), hence a short name.
-        self.temp_dir = base / "t"
-        # Ray 2.60 authenticates every connection with a token. The cluster gets a token of its own,
-        # named to every node and driver by environment (a head finding the user's ~/.ray/auth_token
-        # would enable token mode while `ray start --address` nodes, which do not look there, would be
-        # refused).
-        self.auth_token_path = base / "auth_token"
-        self.auth_token_path.write_text(uuid.uuid4().hex + uuid.uuid4().hex)
-        self.auth_token_path.chmod(0o600)
+        self._ensure_base()
         (port, client) = free_ports(2)
         node = self._ray_start("head", ["--head", "--port", str(port), "--temp-dir", str(self.temp_dir),
                                         "--include-dashboard", "false", "--ray-client-server-port", str(client)],
@@ -145,9 +151,9 @@ class LocalRayCluster:
         return self._ray_start(name, ["--address", self.address], False, num_cpus, timeout_s)
 
     def client_env(self) -> dict:
-        """Environment a driver needs to connect to this cluster (`ray.init(address=...)`)."""
-        if self.auth_token_path is None:
-            return {}
+        """Environment a driver needs to connect to this cluster (`ray.init(address=...)`); set it
+        before `import ray` in a driver process (Ray reads it once)."""
+        self._ensure_base()
         return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(self.auth_token_path)}
 
     # -- stopping ---------------------------------------------------------------------------------
