@@ -57,10 +57,16 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from agent import jsonio
     from sweep import load_spec, prepare, resume_sweep, run_sweep, start_sweep, write_report
+    from sweep.run import check_address
 
     if args.num_cpus is not None and args.address is not None:
         raise ValueError("--num-cpus sizes a local Ray; a cluster given with --address has its own CPUs")
     prepared = prepare(load_spec(args.spec))
+    try:
+        check_address(args.address)  # before the store is created
+    except ConnectionError as exc:
+        print(f"ancoef sweep: {exc}; nothing was written", file=sys.stderr)
+        return 1
     store = (resume_sweep if args.resume else start_sweep)(args.out, prepared)
     bar = None if args.no_progress else _bar(prepared.spec)
 

@@ -172,6 +172,22 @@ def runtime_env() -> dict:
     return {"env_vars": {"PYTHONPATH": path}}
 
 
+def check_address(address: Optional[str], timeout_s: float = 5.0) -> None:
+    """Refuse an --address that is not `auto` or HOST:PORT (ValueError), or where nothing listens
+    (ConnectionError), in seconds rather than after Ray's own minutes of retries."""
+    import socket
+
+    if address is None or address == "auto":
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--address {address}: expected auto or HOST:PORT (the Ray head's GCS address)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConnectionError(f"no Ray cluster answers at --address {address} ({exc.strerror or exc})") from None
+
+
 def connect(address: Optional[str], num_cpus: Optional[int] = None) -> bool:
     """Join the Ray cluster at `address` (`auto`: the one running here or named by RAY_ADDRESS), or
     start a local one (None). False when Ray was already initialised by the caller (kept as is)."""
@@ -179,6 +195,7 @@ def connect(address: Optional[str], num_cpus: Optional[int] = None) -> bool:
 
     if ray.is_initialized():
         return False
+    check_address(address)
     kw = {"runtime_env": runtime_env(), "logging_level": "warning"}
     if address is None:
         ray.init(num_cpus=num_cpus, include_dashboard=False, **kw)

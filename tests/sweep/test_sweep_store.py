@@ -80,3 +80,20 @@ def test_bad_files_exit_2_naming_the_key(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
     assert main(["sweep", str(spec_file), "--out", str(tmp_path / "out"), "--num-cpus", "1", "--address",
                  "auto"]) == 2
+
+
+def test_an_address_where_no_cluster_answers_fails_fast_and_writes_nothing(tmp_path, capsys):
+    import socket
+
+    spec_file = tmp_path / "s.yaml"
+    spec_file.write_text(yaml.safe_dump(SPEC))
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    out = tmp_path / "out"
+    assert main(["sweep", str(spec_file), "--out", str(out), "--address", f"127.0.0.1:{port}", "--no-progress"]) == 1
+    assert f"no Ray cluster answers at --address 127.0.0.1:{port}" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["sweep", str(spec_file), "--out", str(out), "--address", "head-without-port"]) == 2
+    assert "expected auto or HOST:PORT" in capsys.readouterr().err
