@@ -1,8 +1,9 @@
 """Acceptance 1 of issue 10: `ancoef sweep` on a real two-node Ray cluster started with `ray start`.
 
-One test, one cluster (about 65 s on a loaded 2-core machine, 25 s of it starting the two nodes): a sweep whose results show both nodes, the second node
-SIGKILLed in the middle, every task's result present exactly once at the end; then a driver
-SIGKILLed mid-sweep and `--resume` finishing without redoing a finished task. The cluster's
+One test, one cluster (about 65 s on a loaded 2-core machine, 25 s of it starting the nodes): a
+sweep whose results show both nodes, the second node SIGKILLed in the middle, every task's result
+present exactly once at the end; then a driver SIGKILLed mid-sweep and `--resume` finishing
+without redoing a finished task. The cluster's
 processes are stopped in a `finally` by process group and marker (`sweep.local_cluster`), never by
 `ray stop`, which would stop other Ray clusters on the machine.
 """
