@@ -94,6 +94,20 @@ def finish(proc: subprocess.Popen, log: Path, timeout_s: float = 120) -> str:
     return text
 
 
+def assert_same_as_in_process(spec_file: Path, stored: dict) -> None:
+    from sweep import load_spec, prepare
+    from sweep.task import run_task
+
+    prepared = prepare(load_spec(spec_file))
+    task = next(t for t in prepared.spec.tasks() if t.key == stored["key"])
+    mine = run_task({**task.to_dict(), "key": task.key}, prepared.task_settings(task), prepared.workloads[task.workload])
+    untimed = ("sim_wall_s", "t_s")
+    assert mine["search"]["best_edp_js"] == stored["search"]["best_edp_js"]
+    assert mine["search"]["hypervolume"] == stored["search"]["hypervolume"]
+    assert [{k: v for k, v in d.items() if k not in untimed} for d in mine["front"]] == \
+        [{k: v for k, v in d.items() if k not in untimed} for d in stored["front"]]
+
+
 def test_sweep_survives_a_lost_node_and_a_killed_driver(tmp_path):
     spec, short = tmp_path / "sweep.yaml", tmp_path / "short.yaml"
     spec.write_text(yaml.safe_dump(SPEC))
@@ -138,6 +152,9 @@ def test_sweep_survives_a_lost_node_and_a_killed_driver(tmp_path):
         assert summary["store"]["dropped_duplicates"] == 0
         assert all((out / f).is_file() for f in ("results.csv", "summary.md", "front_mlp.png", "edp_vs_targets.png"))
         assert len((out / "results.csv").read_text().splitlines()) == N_TASKS + 1
+        # A task's result on the cluster is the one the same search gives in-process.
+        key = sorted(rows)[-1]
+        assert_same_as_in_process(spec, rows[key][2])
 
         # -- 2. the driver is SIGKILLed mid-sweep; --resume finishes without redoing a task -------
         out, log = tmp_path / "killed-driver", tmp_path / "killed-driver.log"
