@@ -23,15 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
+from services.options import positive_int
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -46,7 +38,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--address", metavar="auto|HOST:PORT",
                    help="the Ray cluster to run on: auto (the one running on this machine, or RAY_ADDRESS) or its "
                    "GCS address; default: start a local Ray for this sweep")
-    p.add_argument("--num-cpus", type=_positive_int, help="CPUs of the local Ray (default: all); not with --address")
+    p.add_argument("--num-cpus", type=positive_int, help="CPUs of the local Ray (default: all); not with --address")
     p.add_argument("--resume", action="store_true", help="continue the sweep in --out (started from this file)")
     p.add_argument("--json", type=Path, help="also write the summary JSON here")
     p.add_argument("--no-progress", action="store_true")
