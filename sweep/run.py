@@ -4,7 +4,8 @@
     prepared = prepare(spec)                       # workloads loaded and checked, hashes
     store = start_sweep(out, prepared)             # or resume_sweep(out, prepared)
     outcome = run_sweep(prepared, store, address="auto", progress=print)
-    write_report(out, prepared.spec, outcome)      # sweep.report
+    write_report(out, prepared.spec, outcome, store.path)   # sweep.report
+    store.close("succeeded")
 
 The store (`OUT/run.sqlite`, kind `sweep`) holds one `steps` row per finished task, named by the
 task's key (`workload/target/preset/algo/seed=N`), written in one transaction when the driver

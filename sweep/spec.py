@@ -273,7 +273,7 @@ def _workloads(r: _Reader, value: Any, base: Path) -> tuple:
             p = src[kind]
             if not isinstance(p, str) or not p:
                 raise r.fail(f"{key}.{kind}", f"expected a path, got {_kind(p)}")
-            p = str(Path(p) if Path(p).is_absolute() else (base / p))
+            p = str((base / p).resolve())  # absolute: a resume from another folder names the same file
             out.append(WorkloadSource(name, **{kind: p}))
             continue
         gen = src["generate"]

@@ -133,4 +133,4 @@ def test_paths_are_relative_to_the_sweep_file(tmp_path):
     doc = spec_with(workloads={"ref": {"path": "wl/net"}})
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(doc))
     spec = load_spec(tmp_path / "s.yaml")
-    assert spec.workload("ref").path == str(tmp_path / "wl" / "net")
+    assert spec.workload("ref").path == str((tmp_path / "wl" / "net").resolve())
