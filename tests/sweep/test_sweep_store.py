@@ -35,7 +35,7 @@ def test_a_result_is_committed_once_per_task_key(tmp_path):
     store = start_sweep(tmp_path / "out", prepared)
     task = prepared.spec.tasks()[0]
     payload = run_task({**task.to_dict(), "key": task.key}, prepared.task_settings(task), prepared.workloads["mlp"])
-    assert payload["key"] == "mlp/none/loihi/random/seed=0" and payload["node_id"] is None
+    assert payload["key"] == "mlp/none/loihi/random/seed=0"
     assert payload["search"]["simulated"] >= 4 and payload["front"]
     assert commit_result(store, payload) is True
     assert commit_result(store, dict(payload, task_wall_s=0.0)) is False  # a duplicate: dropped
