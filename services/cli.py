@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "services.cmd_search",
     "services.cmd_explore",
     "services.cmd_serve",
+    "services.cmd_sweep",
 )
 
 

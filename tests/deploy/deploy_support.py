@@ -183,8 +183,8 @@ CONTRACT = (
 TARGET_LABELS = frozenset({"job", "instance", "namespace", "pod", "container", "endpoint"})
 
 
-def contract_exposition() -> str:
-    """The /metrics text a process exporting exactly the contract's metrics would serve, produced
+def contract_exposition(metrics: tuple = CONTRACT) -> str:
+    """The /metrics text a process exporting exactly these metrics of the contract would serve, produced
     by prometheus_client itself (the library the services use), with its default process_* and
     python_* collectors."""
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -194,7 +194,7 @@ def contract_exposition() -> str:
     for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
         registry.register(collector)
     kinds = {"counter": Counter, "gauge": Gauge, "histogram": Histogram}
-    for metric in CONTRACT:
+    for metric in metrics:
         name = metric.name.removesuffix("_total") if metric.type == "counter" else metric.name
         kinds[metric.type](name, metric.name, metric.labels, registry=registry)
     return generate_latest(registry).decode()
@@ -222,15 +222,81 @@ def series_names(exposition: str) -> set[str]:
     return names
 
 
+READY = re.compile(r"listening on 127\.0\.0\.1:(\d+).*?metrics on http://127\.0\.0\.1:(\d+)/metrics")
+
+
+def _start_service(service: str, work_dir: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "services.cli", "serve", service, "--host", "127.0.0.1", "--port", "0",
+           "--metrics-port", "0"]
+    if service in ("trainer", "agent"):  # their operations' folders, never inside the repository
+        cmd += ["--work-dir", str(Path(work_dir) / service)]
+    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _scrape(service: str, process: subprocess.Popen, timeout_s: float = 90.0) -> str:
+    """The /metrics text of a started `ancoef serve` process, which is then stopped (SIGTERM)."""
+    import signal
+    import threading
+    import urllib.request
+
+    lines: list[str] = []
+    found: dict = {}
+    done = threading.Event()
+
+    def read():
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            m = READY.search(line)
+            if m and not done.is_set():
+                found["metrics_port"] = int(m.group(2))
+                done.set()
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        done.wait(timeout_s)
+        if "metrics_port" not in found:
+            rc = process.wait(timeout=10)
+            raise AssertionError(f"`ancoef serve {service}` did not start ({rc}): {lines}")
+        url = f"http://127.0.0.1:{found['metrics_port']}/metrics"
+        return urllib.request.urlopen(url, timeout=10).read().decode()
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@lru_cache(maxsize=1)
+def live_expositions() -> dict:
+    """service -> the /metrics text of `ancoef serve sim|trainer|agent --port 0 --metrics-port 0`, each
+    started here as a process on 127.0.0.1 (the three at once) and stopped."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ancoef-deploy-metrics-") as work:
+        processes = {service: _start_service(service, work) for service in ("sim", "trainer", "agent")}
+        try:
+            return {service: _scrape(service, process) for service, process in processes.items()}
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+
+
 def exported_series_names() -> set[str]:
     """The series names the ANCoEF services export: what every dashboard and alert may use.
 
-    Today this is the contract fixed in HELPERS.md (issue 9's servers do not exist yet). Once they
-    do, this is the one function to change: start `ancoef serve sim|trainer|agent --port 0
-    --metrics-port 0` as separate processes, fetch each /metrics, and return the union of
-    `series_names(text)`.
+    Read from the live /metrics of `ancoef serve sim`, `ancoef serve trainer` and `ancoef serve
+    agent`, plus `up`, which Prometheus adds to every target.
     """
-    return series_names(contract_exposition()) | {"up"}
+    names = {"up"}
+    for text in live_expositions().values():
+        names |= series_names(text)
+    return names
 
 
 def exported_label_names() -> set[str]:

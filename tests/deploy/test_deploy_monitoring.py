@@ -261,3 +261,20 @@ def test_dashboards_are_configmaps_for_the_grafana_sidecar(overlay):
                 assert panel["targets"], f"{uid}: '{panel['title']}' has no query"
                 for target in panel["targets"]:
                     substitute_variables(target["expr"], board)  # raises on an undefined variable
+
+
+def test_the_running_services_export_the_contract():
+    """`ancoef serve sim`, `trainer` and `agent`, started as processes, export every metric of the
+    contract between them, with the search progress on the agent."""
+    from deploy_support import live_expositions
+
+    expositions = live_expositions()
+    served = set().union(*(series_names(text) for text in expositions.values()))
+    for metric in CONTRACT:
+        exposed = metric.name + ("_count" if metric.type == "histogram" else "")
+        assert exposed in served, f"{metric.name} is in the contract but no service exports it"
+    assert series_names(expositions["sim"]) >= {"ancoef_simulations_total", "ancoef_simulation_wall_seconds_bucket",
+                                                "process_cpu_seconds_total"}
+    assert "ancoef_training_loss" in series_names(expositions["trainer"])
+    assert {"ancoef_search_hypervolume", "ancoef_search_best_edp_joule_seconds",
+            "ancoef_operations_running"} <= series_names(expositions["agent"])
