@@ -14,6 +14,9 @@ use std::collections::{BinaryHeap, VecDeque};
 /// At most this many distinct fixed service times get a FIFO; others use the heap.
 const MAX_CLASSES: usize = 8;
 const EMPTY: u128 = u128::MAX; // no real key: a time of 2^64 - 1 fs is never reached
+/// A class not yet looked up (callers cache a unit's class), and the heap's class.
+pub(crate) const UNCLASSED: u8 = u8::MAX;
+const HEAP: u8 = u8::MAX - 1;
 
 pub(crate) struct EventQueue {
     durs: Vec<u64>,
@@ -37,28 +40,40 @@ impl Default for EventQueue {
 impl EventQueue {
     /// Schedule `key`, a completion `dur` after the current time; `fixed`: the unit's service
     /// time is always `dur` (its keys then arrive in time order).
+    #[cfg(test)]
     pub(crate) fn push(&mut self, key: u128, dur: u64, fixed: bool) {
-        debug_assert!(key != EMPTY);
-        if fixed {
-            if let Some(i) = self.class_of(dur) {
-                insert_sorted(&mut self.fifos[i], key);
-                self.heads[i] = self.fifos[i][0];
-                return;
-            }
-        }
-        self.heap.push(Reverse(key));
+        let class = if fixed { self.class_of(dur) } else { HEAP };
+        self.push_in(key, class);
     }
 
-    fn class_of(&mut self, dur: u64) -> Option<usize> {
+    /// Schedule `key` in `class`: `class_of` its fixed service time, or `variable()`.
+    pub(crate) fn push_in(&mut self, key: u128, class: u8) {
+        debug_assert!(key != EMPTY && class != UNCLASSED);
+        match self.fifos.get_mut(class as usize) {
+            Some(q) => {
+                insert_sorted(q, key);
+                self.heads[class as usize] = q[0];
+            }
+            None => self.heap.push(Reverse(key)),
+        }
+    }
+
+    /// The class of a unit whose service time is always `dur` (the same on every call).
+    pub(crate) fn class_of(&mut self, dur: u64) -> u8 {
         if let Some(i) = self.durs.iter().position(|d| *d == dur) {
-            return Some(i);
+            return i as u8;
         }
         if self.durs.len() < MAX_CLASSES {
             self.durs.push(dur);
             self.fifos.push(VecDeque::new());
-            return Some(self.durs.len() - 1);
+            return (self.durs.len() - 1) as u8;
         }
-        None
+        HEAP
+    }
+
+    /// The class of an event whose time varies.
+    pub(crate) fn variable() -> u8 {
+        HEAP
     }
 
     /// Remove and return the smallest key.
@@ -85,6 +100,10 @@ impl EventQueue {
 
 /// Append `key` to a FIFO kept sorted: keys arrive in order except among equal times.
 fn insert_sorted(q: &mut VecDeque<u128>, key: u128) {
+    if q.back().is_none_or(|&last| last <= key) {
+        q.push_back(key); // the common case, without the general insert's shifting
+        return;
+    }
     let mut at = q.len();
     while at > 0 && q[at - 1] > key {
         at -= 1;

@@ -124,8 +124,15 @@ struct Server {
     index: u32,
     /// The buffer it feeds (u32::MAX: the synapse sink).
     out: u32,
+    /// Router ports: the tile's coordinates (XY routing of the packets queued for it).
+    x: i32,
+    y: i32,
     /// Service time of a spike and of a token (a synapse's spike time depends on the packet).
     dur: [u64; 2],
+    /// The event queue's class of each fixed duration (`queue::UNCLASSED` until first used).
+    class: [u8; 2],
+    /// Core units: the index of its busy-time counter in `Timing::core_busy_fs` (flattened).
+    busy_slot: u32,
 }
 
 impl Default for Server {
@@ -138,7 +145,11 @@ impl Default for Server {
             kind: 0,
             index: 0,
             out: 0,
+            x: 0,
+            y: 0,
             dur: [0; 2],
+            class: [crate::queue::UNCLASSED; 2],
+            busy_slot: NONE,
         }
     }
 }
@@ -216,6 +227,13 @@ struct UnitId {
 }
 
 const SYNAPSE: u8 = 6;
+
+#[derive(Clone, Copy)]
+struct CoreLoc {
+    x: i32,
+    y: i32,
+    port: u32,
+}
 
 /// Timeline records a sample takes from the call's budget at a time.
 const RECORD_CHUNK: usize = 4096;
@@ -331,12 +349,11 @@ struct Sim<'a> {
     /// (time, event): a unit has at most one pending event, so the pair is unique and the
     /// order of simultaneous events is deterministic without a sequence number.
     queue: EventQueue,
-    tile_x: Vec<i32>,
-    tile_y: Vec<i32>,
     /// Per buffer: the unit that fills it, as an event code (kind << 32 | id).
     producers: Vec<u64>,
-    core_tile: Vec<u32>,
-    core_port: Vec<u8>,
+    /// Per core: its tile's coordinates and its router's ejection port, what XY routing of a
+    /// packet to it needs.
+    core_loc: Vec<CoreLoc>,
     now: u64,
     /// Units to try at the current time (a stack: the order is fixed, so results are too).
     work: Vec<u64>,
@@ -505,13 +522,10 @@ impl<'a> Sim<'a> {
             released_step: 0,
             t_barrier: 0,
             queue: EventQueue::default(),
-            tile_x: Vec::new(),
-            tile_y: Vec::new(),
             producers: Vec::new(),
-            core_tile: Vec::new(),
-            core_port: Vec::new(),
+            core_loc: Vec::new(),
             now: 0,
-            work: Vec::new(),
+            work: Vec::with_capacity(64),
             output_layer: plan.lif.len() - 1,
             output_end_fs: 0,
             unbudgeted_records: 0,
@@ -528,8 +542,6 @@ impl<'a> Sim<'a> {
     }
 
     fn precompute_topology(&mut self) {
-        let tiles = self.arch.n_tiles();
-        (self.tile_x, self.tile_y) = (0..tiles).map(|t| self.arch.tile_xy(t)).unzip();
         let n = self.buffers.len();
         let units: Vec<UnitId> = (0..n)
             .map(|s| {
@@ -548,12 +560,27 @@ impl<'a> Sim<'a> {
             })
             .collect();
         let cores = self.arch.n_cores();
-        self.core_tile = (0..cores).map(|c| (c / self.cpt) as u32).collect();
-        self.core_port = (0..cores).map(|c| (4 + c % self.cpt) as u8).collect();
+        self.core_loc = (0..cores)
+            .map(|c| {
+                let (x, y) = self.arch.tile_xy(self.tile_of_core(c));
+                let port = (4 + c % self.cpt) as u32;
+                CoreLoc { x, y, port }
+            })
+            .collect();
         for (s, u) in units.into_iter().enumerate() {
             let out = self.output_of(s);
             let srv = &mut self.servers[s];
             (srv.kind, srv.index, srv.out) = (u.kind, u.index, out);
+            if s < self.base {
+                (srv.x, srv.y) = self.arch.tile_xy(u.index as usize);
+            } else {
+                let slot = match u.kind {
+                    5 => 0,
+                    6 => 1,
+                    _ => 3,
+                };
+                srv.busy_slot = u.index * 4 + slot;
+            }
             srv.dur = match u.kind {
                 k @ 0..=3 => [self.t_hop[k as usize]; 2],
                 4 => [0, 0],
@@ -601,11 +628,12 @@ impl<'a> Sim<'a> {
         self.drain();
     }
 
-    /// Schedule unit (`kind`, `id`) `dur` from now; `fixed`: its service time is always `dur`.
-    fn schedule(&mut self, dur: u64, kind: u64, id: usize, fixed: bool) {
+    /// Schedule unit (`kind`, `id`) `dur` from now in the queue's `class`.
+    #[inline(always)]
+    fn schedule(&mut self, dur: u64, kind: u64, id: usize, class: u8) {
         // One u128 key (time, unit): unique, so the pop order is fully determined.
         let key = (((self.now + dur) as u128) << 64) | ((kind << 32) | id as u64) as u128;
-        self.queue.push(key, dur, fixed);
+        self.queue.push_in(key, class);
     }
 
     fn drain(&mut self) {
@@ -637,11 +665,11 @@ impl<'a> Sim<'a> {
         self.arch.tile_at(x, y)
     }
 
-    /// Output port of `tile` for a packet to `dst` (XY routing, then eject).
-    fn route(&self, tile: usize, dst: u32) -> usize {
-        let dst_tile = self.core_tile[dst as usize] as usize;
-        let (x, y) = (self.tile_x[tile], self.tile_y[tile]);
-        let (dx, dy) = (self.tile_x[dst_tile], self.tile_y[dst_tile]);
+    /// Output port of router port `b`'s tile for a packet to `dst` (XY routing, then eject).
+    fn route(&self, b: usize, dst: u32) -> usize {
+        let (x, y) = (self.servers[b].x, self.servers[b].y);
+        let to = self.core_loc[dst as usize];
+        let (dx, dy) = (to.x, to.y);
         if dx > x {
             0
         } else if dx < x {
@@ -651,14 +679,14 @@ impl<'a> Sim<'a> {
         } else if dy < y {
             3
         } else {
-            self.core_port[dst as usize] as usize
+            to.port as usize
         }
     }
 
     fn consumer_of(&self, b: usize) -> usize {
         if b < self.base {
             let tile = self.servers[b].index as usize;
-            tile * self.ports + self.route(tile, self.front(b).dst)
+            tile * self.ports + self.route(b, self.front(b).dst)
         } else {
             b // eject -> axon-in, syn FIFO -> synapse, out FIFO -> axon-out share the index
         }
@@ -845,8 +873,19 @@ impl<'a> Sim<'a> {
             self.deliver(out as usize, head);
         }
         self.servers[s].in_service = Some(head);
-        let fixed = !self.packet_dependent(s, &head);
-        self.schedule(dur, EV_SERVER, s, fixed);
+        let class = if self.packet_dependent(s, &head) {
+            EventQueue::variable()
+        } else {
+            // a fixed service time: its class, looked up once per unit and packet kind
+            let i = head.is_token() as usize;
+            let mut class = self.servers[s].class[i];
+            if class == crate::queue::UNCLASSED {
+                class = self.queue.class_of(dur);
+                self.servers[s].class[i] = class;
+            }
+            class
+        };
+        self.schedule(dur, EV_SERVER, s, class);
     }
 
     /// Buffer `b` has a free slot: wake its producer if it was waiting for one.
@@ -865,19 +904,21 @@ impl<'a> Sim<'a> {
 
     fn account(&mut self, s: usize, dur: u64, p: &Packet) {
         self.out.serial_fs += dur;
-        let (kind, index) = (self.servers[s].kind, self.servers[s].index);
+        let srv = &self.servers[s];
+        let (kind, index, busy_slot) = (srv.kind, srv.index, srv.busy_slot);
+        if busy_slot != NONE {
+            let (core, slot) = (busy_slot as usize / 4, busy_slot as usize % 4);
+            self.out.core_busy_fs[core][slot] += dur;
+        }
+        if self.out.timeline.is_none() {
+            return;
+        }
         let (unit, port) = match kind {
             0..=3 => (Unit::Link, kind),
             4 => (Unit::Link, (s % self.ports) as u8),
-            _ => {
-                let (unit, slot) = match kind {
-                    5 => (Unit::AxonIn, 0),
-                    6 => (Unit::Synapse, 1),
-                    _ => (Unit::AxonOut, 3),
-                };
-                self.out.core_busy_fs[index as usize][slot] += dur;
-                (unit, 0)
-            }
+            5 => (Unit::AxonIn, 0),
+            6 => (Unit::Synapse, 0),
+            _ => (Unit::AxonOut, 0),
         };
         self.record(TimelineRecord {
             start_fs: self.now,
@@ -959,7 +1000,7 @@ impl<'a> Sim<'a> {
                 if !self.somas[c].wake_pending {
                     self.somas[c].wake_pending = true;
                     let dur = self.somas[c].busy_until - self.now;
-                    self.schedule(dur, EV_SOMA, c, false);
+                    self.schedule(dur, EV_SOMA, c, EventQueue::variable());
                 }
                 return;
             }
