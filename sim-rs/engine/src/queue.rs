@@ -7,6 +7,10 @@
 //! never decreasing, so the keys of one service time `d` arrive in order (equal times come
 //! together, and are put in unit order on arrival). Those go to a FIFO per `d`; a pop compares
 //! the FIFOs' heads and the heap's top instead of sifting a heap of every event.
+//!
+//! A stored key is `time << 64 | event << 4 | class`: the class sits below the event, so it
+//! never changes the order of two keys (no two share time and event), and a branch-free minimum
+//! over the FIFO heads gives the FIFO to pop too.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -16,7 +20,10 @@ const MAX_CLASSES: usize = 8;
 const EMPTY: u128 = u128::MAX; // no real key: a time of 2^64 - 1 fs is never reached
 /// A class not yet looked up (callers cache a unit's class), and the heap's class.
 pub(crate) const UNCLASSED: u8 = u8::MAX;
-const HEAP: u8 = u8::MAX - 1;
+const HEAP: u8 = 15;
+const CLASS_BITS: u32 = 4;
+/// Events are below 2^60, so that an event and a class fit the key's low 64 bits.
+pub(crate) const MAX_EVENT: u64 = (1 << (64 - CLASS_BITS)) - 1;
 
 pub(crate) struct EventQueue {
     durs: Vec<u64>,
@@ -41,14 +48,17 @@ impl EventQueue {
     /// Schedule `key`, a completion `dur` after the current time; `fixed`: the unit's service
     /// time is always `dur` (its keys then arrive in time order).
     #[cfg(test)]
-    pub(crate) fn push(&mut self, key: u128, dur: u64, fixed: bool) {
+    pub(crate) fn push(&mut self, time: u64, event: u64, dur: u64, fixed: bool) {
         let class = if fixed { self.class_of(dur) } else { HEAP };
-        self.push_in(key, class);
+        self.push_in(time, event, class);
     }
 
-    /// Schedule `key` in `class`: `class_of` its fixed service time, or `variable()`.
-    pub(crate) fn push_in(&mut self, key: u128, class: u8) {
-        debug_assert!(key != EMPTY && class != UNCLASSED);
+    /// Schedule `event` (unique among the events pending at `time`) at `time` in `class`:
+    /// `class_of` its fixed service time, or `variable()`.
+    #[inline]
+    pub(crate) fn push_in(&mut self, time: u64, event: u64, class: u8) {
+        debug_assert!(event <= MAX_EVENT && class != UNCLASSED && time != u64::MAX);
+        let key = (time as u128) << 64 | ((event << CLASS_BITS) | class as u64) as u128;
         match self.fifos.get_mut(class as usize) {
             Some(q) => {
                 insert_sorted(q, key);
@@ -76,25 +86,29 @@ impl EventQueue {
         HEAP
     }
 
-    /// Remove and return the smallest key.
-    pub(crate) fn pop(&mut self) -> Option<u128> {
-        let (mut best, mut from) = (EMPTY, usize::MAX);
-        for (i, &k) in self.heads.iter().enumerate() {
-            if k < best {
-                best = k;
-                from = i;
-            }
-        }
-        match self.heap.peek() {
-            Some(&Reverse(k)) if k < best => self.heap.pop().map(|Reverse(k)| k),
-            _ if from == usize::MAX => None,
+    /// Remove and return the earliest (time, event).
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<(u64, u64)> {
+        let h = &self.heads;
+        // a branch-free tree of minima (the key carries its FIFO); most chips use at most 4
+        let low = h[0].min(h[1]).min(h[2].min(h[3]));
+        let best = if self.fifos.len() <= 4 {
+            low
+        } else {
+            low.min(h[4].min(h[5]).min(h[6].min(h[7])))
+        };
+        let key = match self.heap.peek() {
+            Some(&Reverse(k)) if k < best => self.heap.pop().map(|Reverse(k)| k)?,
+            _ if best == EMPTY => return None,
             _ => {
+                let from = (best as u64 & ((1 << CLASS_BITS) - 1)) as usize;
                 let q = &mut self.fifos[from];
                 q.pop_front();
                 self.heads[from] = q.front().copied().unwrap_or(EMPTY);
-                Some(best)
+                best
             }
-        }
+        };
+        Some(((key >> 64) as u64, key as u64 >> CLASS_BITS))
     }
 }
 
@@ -141,15 +155,14 @@ mod tests {
                         1 + lcg(&mut rng) % 500
                     };
                     unit = (unit + 1 + lcg(&mut rng) % 7) % 1000; // units reused, out of order
-                    let key = (((now + dur) as u128) << 64) | unit as u128;
-                    q.push(key, dur, fixed);
-                    heap.push(Reverse(key));
+                    q.push(now + dur, unit, dur, fixed);
+                    heap.push(Reverse((now + dur, unit)));
                 }
                 if !round.is_multiple_of(3) {
                     let (a, b) = (q.pop(), heap.pop().map(|Reverse(k)| k));
                     assert_eq!(a, b, "seed {seed} round {round}");
-                    if let Some(k) = a {
-                        now = (k >> 64) as u64;
+                    if let Some((t, _)) = a {
+                        now = t;
                         popped += 1;
                     }
                 }

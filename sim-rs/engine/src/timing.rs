@@ -419,7 +419,7 @@ impl Sim<'_> {
         events: &mut u64,
         cancel: Option<&CancelFlag>,
     ) -> Result<(), SimError> {
-        while let Some(key) = self.queue.pop() {
+        while let Some((time, ev)) = self.queue.pop() {
             *events += 1;
             if events.is_multiple_of(cancel::CHECK_EVERY) {
                 cancel::check(cancel)?;
@@ -427,7 +427,6 @@ impl Sim<'_> {
                     return Err(timeline_limit());
                 }
             }
-            let (time, ev) = ((key >> 64) as u64, key as u64);
             self.now = time;
             let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
             // The unit of the event is tried first, then the work its event pushed (LIFO),
@@ -631,9 +630,9 @@ impl<'a> Sim<'a> {
     /// Schedule unit (`kind`, `id`) `dur` from now in the queue's `class`.
     #[inline(always)]
     fn schedule(&mut self, dur: u64, kind: u64, id: usize, class: u8) {
-        // One u128 key (time, unit): unique, so the pop order is fully determined.
-        let key = (((self.now + dur) as u128) << 64) | ((kind << 32) | id as u64) as u128;
-        self.queue.push_in(key, class);
+        // (time, unit) is unique, so the pop order is fully determined.
+        self.queue
+            .push_in(self.now + dur, (kind << 32) | id as u64, class);
     }
 
     fn drain(&mut self) {
@@ -830,6 +829,10 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Serve the next packet of server `s` if it is free and has one. Most tries find it busy
+    /// or without requests (units are pushed once per arrival): that test is inlined into the
+    /// callers, the rest is not.
+    #[inline(always)]
     fn try_serve(&mut self, s: usize) {
         let srv = &self.servers[s];
         if srv.in_service.is_some() {
@@ -838,7 +841,11 @@ impl<'a> Sim<'a> {
         if srv.first_request == NONE {
             return;
         }
-        let b = srv.first_request as usize;
+        self.serve(s, srv.first_request as usize);
+    }
+
+    #[inline(never)]
+    fn serve(&mut self, s: usize, b: usize) {
         let head = self.front(b);
         let out = self.servers[s].out;
         if out != u32::MAX && self.is_full(out as usize) {
