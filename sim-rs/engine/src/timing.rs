@@ -95,6 +95,8 @@ struct Buffer {
     /// The next buffer in its consumer's request queue (NONE: the last). A buffer is queued at
     /// most once at a time (exactly while `arrived > 0`), so the queues are intrusive lists.
     next_request: u32,
+    /// The unit that fills it, as an event code (kind << 32 | id), set once.
+    producer: u64,
 }
 
 impl Default for Buffer {
@@ -104,6 +106,7 @@ impl Default for Buffer {
             len: 0,
             arrived: 0,
             next_request: NONE,
+            producer: EV_NONE << 32,
         }
     }
 }
@@ -349,8 +352,6 @@ struct Sim<'a> {
     /// (time, event): a unit has at most one pending event, so the pair is unique and the
     /// order of simultaneous events is deterministic without a sequence number.
     queue: EventQueue,
-    /// Per buffer: the unit that fills it, as an event code (kind << 32 | id).
-    producers: Vec<u64>,
     /// Per core: its tile's coordinates and its router's ejection port, what XY routing of a
     /// packet to it needs.
     core_loc: Vec<CoreLoc>,
@@ -521,7 +522,6 @@ impl<'a> Sim<'a> {
             released_step: 0,
             t_barrier: 0,
             queue: EventQueue::default(),
-            producers: Vec::new(),
             core_loc: Vec::new(),
             now: 0,
             work: Vec::with_capacity(64),
@@ -588,12 +588,10 @@ impl<'a> Sim<'a> {
                 _ => [self.t_out, self.t_token],
             };
         }
-        self.producers = (0..n)
-            .map(|b| {
-                let (kind, id) = self.producer_of(b);
-                (kind << 32) | id as u64
-            })
-            .collect();
+        for b in 0..n {
+            let (kind, id) = self.producer_of(b);
+            self.buffers[b].producer = (kind << 32) | id as u64;
+        }
     }
 
     /// Step t of a partition waits for its tokens and, past the window, its credits (and,
@@ -737,19 +735,6 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// A synapse unit's time for a spike depends on the packet; every other service is fixed.
-    fn packet_dependent(&self, s: usize, p: &Packet) -> bool {
-        self.servers[s].kind == SYNAPSE && !p.is_token()
-    }
-
-    fn duration(&self, s: usize, p: &Packet) -> u64 {
-        if self.packet_dependent(s, p) {
-            (p.syn as u64).div_ceil(self.lanes) * self.t_synapse
-        } else {
-            self.servers[s].dur[p.is_token() as usize]
-        }
-    }
-
     // ---- packet movement ------------------------------------------------------------------
 
     fn register(&mut self, b: usize) {
@@ -764,16 +749,6 @@ impl<'a> Sim<'a> {
         // A unit in service tries again when it is done; a blocked one when its output frees.
         if srv.in_service.is_none() && !srv.blocked {
             self.work.push((EV_SERVER << 32) | s as u64);
-        }
-    }
-
-    /// Take `b`, the first in line, off server `s`'s request queue.
-    fn pop_request(&mut self, s: usize, b: usize) {
-        let next = std::mem::replace(&mut self.buffers[b].next_request, NONE);
-        let srv = &mut self.servers[s];
-        srv.first_request = next;
-        if next == NONE {
-            srv.last_request = NONE;
         }
     }
 
@@ -795,16 +770,6 @@ impl<'a> Sim<'a> {
         }
         buf.len += 1;
         self.slots[b * self.cap + at] = p;
-    }
-
-    fn pop(&mut self, b: usize) {
-        let buf = &mut self.buffers[b];
-        buf.head += 1;
-        if buf.head as usize == self.cap {
-            buf.head = 0;
-        }
-        buf.len -= 1;
-        buf.arrived -= 1;
     }
 
     fn arrive(&mut self, b: usize) {
@@ -846,24 +811,54 @@ impl<'a> Sim<'a> {
 
     #[inline(never)]
     fn serve(&mut self, s: usize, b: usize) {
+        // the unit's hot fields, read once
+        let srv = &self.servers[s];
+        let (out, kind, durs, busy_slot) = (srv.out, srv.kind, srv.dur, srv.busy_slot);
         let head = self.front(b);
-        let out = self.servers[s].out;
         if out != u32::MAX && self.is_full(out as usize) {
-            if !self.servers[s].blocked {
-                self.servers[s].blocked = true;
+            let srv = &mut self.servers[s];
+            if !srv.blocked {
+                srv.blocked = true;
                 self.out.stalls += 1;
             }
             return; // woken when `out` frees a slot
         }
-        self.servers[s].blocked = false;
-        self.pop_request(s, b);
-        self.pop(b);
-        self.wake_producer(b);
-        if self.buffers[b].arrived > 0 {
+        // take the packet off `b`, and `b`, the first in line, off the request queue of `s`
+        let cap = self.cap as u32;
+        let buf = &mut self.buffers[b];
+        let next = std::mem::replace(&mut buf.next_request, NONE);
+        buf.head += 1;
+        if buf.head == cap {
+            buf.head = 0;
+        }
+        buf.len -= 1;
+        buf.arrived -= 1;
+        let (more, producer) = (buf.arrived > 0, buf.producer);
+        let srv = &mut self.servers[s];
+        srv.blocked = false;
+        srv.first_request = next;
+        if next == NONE {
+            srv.last_request = NONE;
+        }
+        self.wake_producer(producer);
+        if more {
             self.register(b);
         }
-        let dur = self.duration(s, &head);
-        self.account(s, dur, &head);
+        // a synapse unit's time for a spike depends on the packet; every other service is fixed
+        let token = head.is_token();
+        let dur = if kind == SYNAPSE && !token {
+            (head.syn as u64).div_ceil(self.lanes) * self.t_synapse
+        } else {
+            durs[token as usize]
+        };
+        self.out.serial_fs += dur;
+        if busy_slot != NONE {
+            let (core, slot) = (busy_slot as usize / 4, busy_slot as usize % 4);
+            self.out.core_busy_fs[core][slot] += dur;
+        }
+        if self.out.timeline.is_some() {
+            self.record_service(s, dur, &head);
+        }
         if dur == 0 {
             // A zero-time hand-over (ejection port, a token at the synapse) completes at once.
             if out == u32::MAX {
@@ -879,25 +874,24 @@ impl<'a> Sim<'a> {
         if out != u32::MAX {
             self.deliver(out as usize, head);
         }
-        self.servers[s].in_service = Some(head);
-        let class = if self.packet_dependent(s, &head) {
+        let srv = &mut self.servers[s];
+        srv.in_service = Some(head);
+        let class = if kind == SYNAPSE && !token {
             EventQueue::variable()
         } else {
             // a fixed service time: its class, looked up once per unit and packet kind
-            let i = head.is_token() as usize;
-            let mut class = self.servers[s].class[i];
+            let mut class = srv.class[token as usize];
             if class == crate::queue::UNCLASSED {
                 class = self.queue.class_of(dur);
-                self.servers[s].class[i] = class;
+                self.servers[s].class[token as usize] = class;
             }
             class
         };
         self.schedule(dur, EV_SERVER, s, class);
     }
 
-    /// Buffer `b` has a free slot: wake its producer if it was waiting for one.
-    fn wake_producer(&mut self, b: usize) {
-        let code = self.producers[b];
+    /// A buffer has a free slot: wake its producer (an event code) if it was waiting for one.
+    fn wake_producer(&mut self, code: u64) {
         let (kind, id) = (code >> 32, (code & 0xffff_ffff) as usize);
         let waiting = match kind {
             EV_SERVER => self.servers[id].blocked,
@@ -909,17 +903,10 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn account(&mut self, s: usize, dur: u64, p: &Packet) {
-        self.out.serial_fs += dur;
-        let srv = &self.servers[s];
-        let (kind, index, busy_slot) = (srv.kind, srv.index, srv.busy_slot);
-        if busy_slot != NONE {
-            let (core, slot) = (busy_slot as usize / 4, busy_slot as usize % 4);
-            self.out.core_busy_fs[core][slot] += dur;
-        }
-        if self.out.timeline.is_none() {
-            return;
-        }
+    /// The timeline record of a service of `s`.
+    #[cold]
+    fn record_service(&mut self, s: usize, dur: u64, p: &Packet) {
+        let (kind, index) = (self.servers[s].kind, self.servers[s].index);
         let (unit, port) = match kind {
             0..=3 => (Unit::Link, kind),
             4 => (Unit::Link, (s % self.ports) as u8),
