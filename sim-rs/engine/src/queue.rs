@@ -59,12 +59,21 @@ impl EventQueue {
     pub(crate) fn push_in(&mut self, time: u64, event: u64, class: u8) {
         debug_assert!(event <= MAX_EVENT && class != UNCLASSED && time != u64::MAX);
         let key = (time as u128) << 64 | ((event << CLASS_BITS) | class as u64) as u128;
-        match self.fifos.get_mut(class as usize) {
-            Some(q) => {
+        let Some(q) = self.fifos.get_mut(class as usize) else {
+            self.heap.push(Reverse(key));
+            return;
+        };
+        // keys arrive in order except among equal times: most go last, behind an unchanged head
+        match q.back() {
+            Some(&last) if last <= key => q.push_back(key),
+            None => {
+                q.push_back(key);
+                self.heads[class as usize] = key;
+            }
+            Some(_) => {
                 insert_sorted(q, key);
                 self.heads[class as usize] = q[0];
             }
-            None => self.heap.push(Reverse(key)),
         }
     }
 
@@ -112,12 +121,9 @@ impl EventQueue {
     }
 }
 
-/// Append `key` to a FIFO kept sorted: keys arrive in order except among equal times.
+/// Insert `key` into a sorted FIFO, before its last key.
+#[cold]
 fn insert_sorted(q: &mut VecDeque<u128>, key: u128) {
-    if q.back().is_none_or(|&last| last <= key) {
-        q.push_back(key); // the common case, without the general insert's shifting
-        return;
-    }
     let mut at = q.len();
     while at > 0 && q[at - 1] > key {
         at -= 1;
