@@ -578,6 +578,7 @@ impl<'a> Sim<'a> {
                     6 => 1,
                     _ => 3,
                 };
+                // cores <= 256 x 256 x 64 = 2^22 (model::limits), so 4 x core fits a u32
                 srv.busy_slot = u.index * 4 + slot;
             }
             srv.dur = match u.kind {
