@@ -7,6 +7,10 @@
 //! never decreasing, so the keys of one service time `d` arrive in order (equal times come
 //! together, and are put in unit order on arrival). Those go to a FIFO per `d`; a pop compares
 //! the FIFOs' heads and the heap's top instead of sifting a heap of every event.
+//!
+//! A stored key is `time << 64 | event << 4 | class`: the class sits below the event, so it
+//! never changes the order of two keys (no two share time and event), and a branch-free minimum
+//! over the FIFO heads gives the FIFO to pop too.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -14,6 +18,12 @@ use std::collections::{BinaryHeap, VecDeque};
 /// At most this many distinct fixed service times get a FIFO; others use the heap.
 const MAX_CLASSES: usize = 8;
 const EMPTY: u128 = u128::MAX; // no real key: a time of 2^64 - 1 fs is never reached
+/// A class not yet looked up (callers cache a unit's class), and the heap's class.
+pub(crate) const UNCLASSED: u8 = u8::MAX;
+const HEAP: u8 = 15;
+const CLASS_BITS: u32 = 4;
+/// Events are below 2^60, so that an event and a class fit the key's low 64 bits.
+pub(crate) const MAX_EVENT: u64 = (1 << (64 - CLASS_BITS)) - 1;
 
 pub(crate) struct EventQueue {
     durs: Vec<u64>,
@@ -37,53 +47,82 @@ impl Default for EventQueue {
 impl EventQueue {
     /// Schedule `key`, a completion `dur` after the current time; `fixed`: the unit's service
     /// time is always `dur` (its keys then arrive in time order).
-    pub(crate) fn push(&mut self, key: u128, dur: u64, fixed: bool) {
-        debug_assert!(key != EMPTY);
-        if fixed {
-            if let Some(i) = self.class_of(dur) {
-                insert_sorted(&mut self.fifos[i], key);
-                self.heads[i] = self.fifos[i][0];
-                return;
-            }
-        }
-        self.heap.push(Reverse(key));
+    #[cfg(test)]
+    pub(crate) fn push(&mut self, time: u64, event: u64, dur: u64, fixed: bool) {
+        let class = if fixed { self.class_of(dur) } else { HEAP };
+        self.push_in(time, event, class);
     }
 
-    fn class_of(&mut self, dur: u64) -> Option<usize> {
+    /// Schedule `event` (unique among the events pending at `time`) at `time` in `class`:
+    /// `class_of` its fixed service time, or `variable()`.
+    #[inline]
+    pub(crate) fn push_in(&mut self, time: u64, event: u64, class: u8) {
+        debug_assert!(event <= MAX_EVENT && class != UNCLASSED && time != u64::MAX);
+        let key = (time as u128) << 64 | ((event << CLASS_BITS) | class as u64) as u128;
+        let Some(q) = self.fifos.get_mut(class as usize) else {
+            self.heap.push(Reverse(key));
+            return;
+        };
+        // keys arrive in order except among equal times: most go last, behind an unchanged head
+        match q.back() {
+            Some(&last) if last <= key => q.push_back(key),
+            None => {
+                q.push_back(key);
+                self.heads[class as usize] = key;
+            }
+            Some(_) => {
+                insert_sorted(q, key);
+                self.heads[class as usize] = q[0];
+            }
+        }
+    }
+
+    /// The class of a unit whose service time is always `dur` (the same on every call).
+    pub(crate) fn class_of(&mut self, dur: u64) -> u8 {
         if let Some(i) = self.durs.iter().position(|d| *d == dur) {
-            return Some(i);
+            return i as u8;
         }
         if self.durs.len() < MAX_CLASSES {
             self.durs.push(dur);
             self.fifos.push(VecDeque::new());
-            return Some(self.durs.len() - 1);
+            return (self.durs.len() - 1) as u8;
         }
-        None
+        HEAP
     }
 
-    /// Remove and return the smallest key.
-    pub(crate) fn pop(&mut self) -> Option<u128> {
-        let (mut best, mut from) = (EMPTY, usize::MAX);
-        for (i, &k) in self.heads.iter().enumerate() {
-            if k < best {
-                best = k;
-                from = i;
-            }
-        }
-        match self.heap.peek() {
-            Some(&Reverse(k)) if k < best => self.heap.pop().map(|Reverse(k)| k),
-            _ if from == usize::MAX => None,
+    /// The class of an event whose time varies.
+    pub(crate) fn variable() -> u8 {
+        HEAP
+    }
+
+    /// Remove and return the earliest (time, event).
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<(u64, u64)> {
+        let h = &self.heads;
+        // a branch-free tree of minima (the key carries its FIFO); most chips use at most 4
+        let low = h[0].min(h[1]).min(h[2].min(h[3]));
+        let best = if self.fifos.len() <= 4 {
+            low
+        } else {
+            low.min(h[4].min(h[5]).min(h[6].min(h[7])))
+        };
+        let key = match self.heap.peek() {
+            Some(&Reverse(k)) if k < best => self.heap.pop().map(|Reverse(k)| k)?,
+            _ if best == EMPTY => return None,
             _ => {
+                let from = (best as u64 & ((1 << CLASS_BITS) - 1)) as usize;
                 let q = &mut self.fifos[from];
                 q.pop_front();
                 self.heads[from] = q.front().copied().unwrap_or(EMPTY);
-                Some(best)
+                best
             }
-        }
+        };
+        Some(((key >> 64) as u64, key as u64 >> CLASS_BITS))
     }
 }
 
-/// Append `key` to a FIFO kept sorted: keys arrive in order except among equal times.
+/// Insert `key` into a sorted FIFO, before its last key.
+#[cold]
 fn insert_sorted(q: &mut VecDeque<u128>, key: u128) {
     let mut at = q.len();
     while at > 0 && q[at - 1] > key {
@@ -122,15 +161,14 @@ mod tests {
                         1 + lcg(&mut rng) % 500
                     };
                     unit = (unit + 1 + lcg(&mut rng) % 7) % 1000; // units reused, out of order
-                    let key = (((now + dur) as u128) << 64) | unit as u128;
-                    q.push(key, dur, fixed);
-                    heap.push(Reverse(key));
+                    q.push(now + dur, unit, dur, fixed);
+                    heap.push(Reverse((now + dur, unit)));
                 }
                 if !round.is_multiple_of(3) {
                     let (a, b) = (q.pop(), heap.pop().map(|Reverse(k)| k));
                     assert_eq!(a, b, "seed {seed} round {round}");
-                    if let Some(k) = a {
-                        now = (k >> 64) as u64;
+                    if let Some((t, _)) = a {
+                        now = t;
                         popped += 1;
                     }
                 }

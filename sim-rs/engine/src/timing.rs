@@ -95,6 +95,8 @@ struct Buffer {
     /// The next buffer in its consumer's request queue (NONE: the last). A buffer is queued at
     /// most once at a time (exactly while `arrived > 0`), so the queues are intrusive lists.
     next_request: u32,
+    /// The unit that fills it, as an event code (kind << 32 | id), set once.
+    producer: u64,
 }
 
 impl Default for Buffer {
@@ -104,6 +106,7 @@ impl Default for Buffer {
             len: 0,
             arrived: 0,
             next_request: NONE,
+            producer: EV_NONE << 32,
         }
     }
 }
@@ -124,8 +127,15 @@ struct Server {
     index: u32,
     /// The buffer it feeds (u32::MAX: the synapse sink).
     out: u32,
+    /// Router ports: the tile's coordinates (XY routing of the packets queued for it).
+    x: i32,
+    y: i32,
     /// Service time of a spike and of a token (a synapse's spike time depends on the packet).
     dur: [u64; 2],
+    /// The event queue's class of each fixed duration (`queue::UNCLASSED` until first used).
+    class: [u8; 2],
+    /// Core units: the index of its busy-time counter in `Timing::core_busy_fs` (flattened).
+    busy_slot: u32,
 }
 
 impl Default for Server {
@@ -138,7 +148,11 @@ impl Default for Server {
             kind: 0,
             index: 0,
             out: 0,
+            x: 0,
+            y: 0,
             dur: [0; 2],
+            class: [crate::queue::UNCLASSED; 2],
+            busy_slot: NONE,
         }
     }
 }
@@ -216,6 +230,13 @@ struct UnitId {
 }
 
 const SYNAPSE: u8 = 6;
+
+#[derive(Clone, Copy)]
+struct CoreLoc {
+    x: i32,
+    y: i32,
+    port: u32,
+}
 
 /// Timeline records a sample takes from the call's budget at a time.
 const RECORD_CHUNK: usize = 4096;
@@ -331,12 +352,9 @@ struct Sim<'a> {
     /// (time, event): a unit has at most one pending event, so the pair is unique and the
     /// order of simultaneous events is deterministic without a sequence number.
     queue: EventQueue,
-    tile_x: Vec<i32>,
-    tile_y: Vec<i32>,
-    /// Per buffer: the unit that fills it, as an event code (kind << 32 | id).
-    producers: Vec<u64>,
-    core_tile: Vec<u32>,
-    core_port: Vec<u8>,
+    /// Per core: its tile's coordinates and its router's ejection port, what XY routing of a
+    /// packet to it needs.
+    core_loc: Vec<CoreLoc>,
     now: u64,
     /// Units to try at the current time (a stack: the order is fixed, so results are too).
     work: Vec<u64>,
@@ -402,7 +420,7 @@ impl Sim<'_> {
         events: &mut u64,
         cancel: Option<&CancelFlag>,
     ) -> Result<(), SimError> {
-        while let Some(key) = self.queue.pop() {
+        while let Some((time, ev)) = self.queue.pop() {
             *events += 1;
             if events.is_multiple_of(cancel::CHECK_EVERY) {
                 cancel::check(cancel)?;
@@ -410,7 +428,6 @@ impl Sim<'_> {
                     return Err(timeline_limit());
                 }
             }
-            let (time, ev) = ((key >> 64) as u64, key as u64);
             self.now = time;
             let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
             // The unit of the event is tried first, then the work its event pushed (LIFO),
@@ -505,13 +522,9 @@ impl<'a> Sim<'a> {
             released_step: 0,
             t_barrier: 0,
             queue: EventQueue::default(),
-            tile_x: Vec::new(),
-            tile_y: Vec::new(),
-            producers: Vec::new(),
-            core_tile: Vec::new(),
-            core_port: Vec::new(),
+            core_loc: Vec::new(),
             now: 0,
-            work: Vec::new(),
+            work: Vec::with_capacity(64),
             output_layer: plan.lif.len() - 1,
             output_end_fs: 0,
             unbudgeted_records: 0,
@@ -528,8 +541,6 @@ impl<'a> Sim<'a> {
     }
 
     fn precompute_topology(&mut self) {
-        let tiles = self.arch.n_tiles();
-        (self.tile_x, self.tile_y) = (0..tiles).map(|t| self.arch.tile_xy(t)).unzip();
         let n = self.buffers.len();
         let units: Vec<UnitId> = (0..n)
             .map(|s| {
@@ -548,12 +559,28 @@ impl<'a> Sim<'a> {
             })
             .collect();
         let cores = self.arch.n_cores();
-        self.core_tile = (0..cores).map(|c| (c / self.cpt) as u32).collect();
-        self.core_port = (0..cores).map(|c| (4 + c % self.cpt) as u8).collect();
+        self.core_loc = (0..cores)
+            .map(|c| {
+                let (x, y) = self.arch.tile_xy(self.tile_of_core(c));
+                let port = (4 + c % self.cpt) as u32;
+                CoreLoc { x, y, port }
+            })
+            .collect();
         for (s, u) in units.into_iter().enumerate() {
             let out = self.output_of(s);
             let srv = &mut self.servers[s];
             (srv.kind, srv.index, srv.out) = (u.kind, u.index, out);
+            if s < self.base {
+                (srv.x, srv.y) = self.arch.tile_xy(u.index as usize);
+            } else {
+                let slot = match u.kind {
+                    5 => 0,
+                    6 => 1,
+                    _ => 3,
+                };
+                // cores <= 256 x 256 x 64 = 2^22 (model::limits), so 4 x core fits a u32
+                srv.busy_slot = u.index * 4 + slot;
+            }
             srv.dur = match u.kind {
                 k @ 0..=3 => [self.t_hop[k as usize]; 2],
                 4 => [0, 0],
@@ -562,12 +589,10 @@ impl<'a> Sim<'a> {
                 _ => [self.t_out, self.t_token],
             };
         }
-        self.producers = (0..n)
-            .map(|b| {
-                let (kind, id) = self.producer_of(b);
-                (kind << 32) | id as u64
-            })
-            .collect();
+        for b in 0..n {
+            let (kind, id) = self.producer_of(b);
+            self.buffers[b].producer = (kind << 32) | id as u64;
+        }
     }
 
     /// Step t of a partition waits for its tokens and, past the window, its credits (and,
@@ -601,11 +626,12 @@ impl<'a> Sim<'a> {
         self.drain();
     }
 
-    /// Schedule unit (`kind`, `id`) `dur` from now; `fixed`: its service time is always `dur`.
-    fn schedule(&mut self, dur: u64, kind: u64, id: usize, fixed: bool) {
-        // One u128 key (time, unit): unique, so the pop order is fully determined.
-        let key = (((self.now + dur) as u128) << 64) | ((kind << 32) | id as u64) as u128;
-        self.queue.push(key, dur, fixed);
+    /// Schedule unit (`kind`, `id`) `dur` from now in the queue's `class`.
+    #[inline(always)]
+    fn schedule(&mut self, dur: u64, kind: u64, id: usize, class: u8) {
+        // (time, unit) is unique, so the pop order is fully determined.
+        self.queue
+            .push_in(self.now + dur, (kind << 32) | id as u64, class);
     }
 
     fn drain(&mut self) {
@@ -637,11 +663,11 @@ impl<'a> Sim<'a> {
         self.arch.tile_at(x, y)
     }
 
-    /// Output port of `tile` for a packet to `dst` (XY routing, then eject).
-    fn route(&self, tile: usize, dst: u32) -> usize {
-        let dst_tile = self.core_tile[dst as usize] as usize;
-        let (x, y) = (self.tile_x[tile], self.tile_y[tile]);
-        let (dx, dy) = (self.tile_x[dst_tile], self.tile_y[dst_tile]);
+    /// Output port of router port `b`'s tile for a packet to `dst` (XY routing, then eject).
+    fn route(&self, b: usize, dst: u32) -> usize {
+        let (x, y) = (self.servers[b].x, self.servers[b].y);
+        let to = self.core_loc[dst as usize];
+        let (dx, dy) = (to.x, to.y);
         if dx > x {
             0
         } else if dx < x {
@@ -651,14 +677,14 @@ impl<'a> Sim<'a> {
         } else if dy < y {
             3
         } else {
-            self.core_port[dst as usize] as usize
+            to.port as usize
         }
     }
 
     fn consumer_of(&self, b: usize) -> usize {
         if b < self.base {
             let tile = self.servers[b].index as usize;
-            tile * self.ports + self.route(tile, self.front(b).dst)
+            tile * self.ports + self.route(b, self.front(b).dst)
         } else {
             b // eject -> axon-in, syn FIFO -> synapse, out FIFO -> axon-out share the index
         }
@@ -710,19 +736,6 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// A synapse unit's time for a spike depends on the packet; every other service is fixed.
-    fn packet_dependent(&self, s: usize, p: &Packet) -> bool {
-        self.servers[s].kind == SYNAPSE && !p.is_token()
-    }
-
-    fn duration(&self, s: usize, p: &Packet) -> u64 {
-        if self.packet_dependent(s, p) {
-            (p.syn as u64).div_ceil(self.lanes) * self.t_synapse
-        } else {
-            self.servers[s].dur[p.is_token() as usize]
-        }
-    }
-
     // ---- packet movement ------------------------------------------------------------------
 
     fn register(&mut self, b: usize) {
@@ -737,16 +750,6 @@ impl<'a> Sim<'a> {
         // A unit in service tries again when it is done; a blocked one when its output frees.
         if srv.in_service.is_none() && !srv.blocked {
             self.work.push((EV_SERVER << 32) | s as u64);
-        }
-    }
-
-    /// Take `b`, the first in line, off server `s`'s request queue.
-    fn pop_request(&mut self, s: usize, b: usize) {
-        let next = std::mem::replace(&mut self.buffers[b].next_request, NONE);
-        let srv = &mut self.servers[s];
-        srv.first_request = next;
-        if next == NONE {
-            srv.last_request = NONE;
         }
     }
 
@@ -768,16 +771,6 @@ impl<'a> Sim<'a> {
         }
         buf.len += 1;
         self.slots[b * self.cap + at] = p;
-    }
-
-    fn pop(&mut self, b: usize) {
-        let buf = &mut self.buffers[b];
-        buf.head += 1;
-        if buf.head as usize == self.cap {
-            buf.head = 0;
-        }
-        buf.len -= 1;
-        buf.arrived -= 1;
     }
 
     fn arrive(&mut self, b: usize) {
@@ -802,6 +795,10 @@ impl<'a> Sim<'a> {
         }
     }
 
+    /// Serve the next packet of server `s` if it is free and has one. Most tries find it busy
+    /// or without requests (units are pushed once per arrival): that test is inlined into the
+    /// callers, the rest is not.
+    #[inline(always)]
     fn try_serve(&mut self, s: usize) {
         let srv = &self.servers[s];
         if srv.in_service.is_some() {
@@ -810,25 +807,59 @@ impl<'a> Sim<'a> {
         if srv.first_request == NONE {
             return;
         }
-        let b = srv.first_request as usize;
+        self.serve(s, srv.first_request as usize);
+    }
+
+    #[inline(never)]
+    fn serve(&mut self, s: usize, b: usize) {
+        // the unit's hot fields, read once
+        let srv = &self.servers[s];
+        let (out, kind, durs, busy_slot) = (srv.out, srv.kind, srv.dur, srv.busy_slot);
         let head = self.front(b);
-        let out = self.servers[s].out;
         if out != u32::MAX && self.is_full(out as usize) {
-            if !self.servers[s].blocked {
-                self.servers[s].blocked = true;
+            let srv = &mut self.servers[s];
+            if !srv.blocked {
+                srv.blocked = true;
                 self.out.stalls += 1;
             }
             return; // woken when `out` frees a slot
         }
-        self.servers[s].blocked = false;
-        self.pop_request(s, b);
-        self.pop(b);
-        self.wake_producer(b);
-        if self.buffers[b].arrived > 0 {
+        // take the packet off `b`, and `b`, the first in line, off the request queue of `s`
+        let cap = self.cap as u32;
+        let buf = &mut self.buffers[b];
+        let next = std::mem::replace(&mut buf.next_request, NONE);
+        buf.head += 1;
+        if buf.head == cap {
+            buf.head = 0;
+        }
+        buf.len -= 1;
+        buf.arrived -= 1;
+        let (more, producer) = (buf.arrived > 0, buf.producer);
+        let srv = &mut self.servers[s];
+        srv.blocked = false;
+        srv.first_request = next;
+        if next == NONE {
+            srv.last_request = NONE;
+        }
+        self.wake_producer(producer);
+        if more {
             self.register(b);
         }
-        let dur = self.duration(s, &head);
-        self.account(s, dur, &head);
+        // a synapse unit's time for a spike depends on the packet; every other service is fixed
+        let token = head.is_token();
+        let dur = if kind == SYNAPSE && !token {
+            (head.syn as u64).div_ceil(self.lanes) * self.t_synapse
+        } else {
+            durs[token as usize]
+        };
+        self.out.serial_fs += dur;
+        if busy_slot != NONE {
+            let (core, slot) = (busy_slot as usize / 4, busy_slot as usize % 4);
+            self.out.core_busy_fs[core][slot] += dur;
+        }
+        if self.out.timeline.is_some() {
+            self.record_service(s, dur, &head);
+        }
         if dur == 0 {
             // A zero-time hand-over (ejection port, a token at the synapse) completes at once.
             if out == u32::MAX {
@@ -844,14 +875,24 @@ impl<'a> Sim<'a> {
         if out != u32::MAX {
             self.deliver(out as usize, head);
         }
-        self.servers[s].in_service = Some(head);
-        let fixed = !self.packet_dependent(s, &head);
-        self.schedule(dur, EV_SERVER, s, fixed);
+        let srv = &mut self.servers[s];
+        srv.in_service = Some(head);
+        let class = if kind == SYNAPSE && !token {
+            EventQueue::variable()
+        } else {
+            // a fixed service time: its class, looked up once per unit and packet kind
+            let mut class = srv.class[token as usize];
+            if class == crate::queue::UNCLASSED {
+                class = self.queue.class_of(dur);
+                self.servers[s].class[token as usize] = class;
+            }
+            class
+        };
+        self.schedule(dur, EV_SERVER, s, class);
     }
 
-    /// Buffer `b` has a free slot: wake its producer if it was waiting for one.
-    fn wake_producer(&mut self, b: usize) {
-        let code = self.producers[b];
+    /// A buffer has a free slot: wake its producer (an event code) if it was waiting for one.
+    fn wake_producer(&mut self, code: u64) {
         let (kind, id) = (code >> 32, (code & 0xffff_ffff) as usize);
         let waiting = match kind {
             EV_SERVER => self.servers[id].blocked,
@@ -863,21 +904,16 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn account(&mut self, s: usize, dur: u64, p: &Packet) {
-        self.out.serial_fs += dur;
+    /// The timeline record of a service of `s`.
+    #[cold]
+    fn record_service(&mut self, s: usize, dur: u64, p: &Packet) {
         let (kind, index) = (self.servers[s].kind, self.servers[s].index);
         let (unit, port) = match kind {
             0..=3 => (Unit::Link, kind),
             4 => (Unit::Link, (s % self.ports) as u8),
-            _ => {
-                let (unit, slot) = match kind {
-                    5 => (Unit::AxonIn, 0),
-                    6 => (Unit::Synapse, 1),
-                    _ => (Unit::AxonOut, 3),
-                };
-                self.out.core_busy_fs[index as usize][slot] += dur;
-                (unit, 0)
-            }
+            5 => (Unit::AxonIn, 0),
+            6 => (Unit::Synapse, 0),
+            _ => (Unit::AxonOut, 0),
         };
         self.record(TimelineRecord {
             start_fs: self.now,
@@ -959,7 +995,7 @@ impl<'a> Sim<'a> {
                 if !self.somas[c].wake_pending {
                     self.somas[c].wake_pending = true;
                     let dur = self.somas[c].busy_until - self.now;
-                    self.schedule(dur, EV_SOMA, c, false);
+                    self.schedule(dur, EV_SOMA, c, EventQueue::variable());
                 }
                 return;
             }
