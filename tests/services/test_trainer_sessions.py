@@ -209,3 +209,16 @@ def test_unknown_and_closed_sessions_are_not_found(trainer_server):
         for call, request in calls:
             code, msg = _status(call, request(session_id=session))
             assert code == grpc.StatusCode.NOT_FOUND and session in msg and "session_id" in msg, (call, msg)
+
+
+def test_sessions_beyond_the_limit_are_refused(trainer_server):
+    stub = _stub(trainer_server)  # --max-concurrent 1 + --max-queued 1: two sessions
+    ids = [stub.OpenTrainingSession(pb.OpenTrainingSessionRequest(), timeout=60).session_id for _ in range(2)]
+    try:
+        code, msg = _status(stub.OpenTrainingSession, pb.OpenTrainingSessionRequest())
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "2 training sessions open" in msg
+    finally:
+        for sid in ids:
+            stub.CloseTrainingSession(pb.CloseTrainingSessionRequest(session_id=sid))
+    sid = stub.OpenTrainingSession(pb.OpenTrainingSessionRequest(), timeout=60).session_id  # room again
+    stub.CloseTrainingSession(pb.CloseTrainingSessionRequest(session_id=sid))
