@@ -2,9 +2,9 @@
 
 The co-exploration never touches a torch model: it names models ("supernet", candidate names)
 and asks the trainer backend to train, evaluate, fold and export them. States cross the
-protocol as bytes (what a run store checkpoints and what a remote trainer would send), so a
-gRPC trainer can implement the same protocol. The simulator is pluggable the same way: any
-callable with `trueasync.simulate`'s signature and result type.
+protocol as bytes (what a run store checkpoints and what a remote trainer sends), so a gRPC
+trainer (`services.client.RemoteTrainer`) implements the same protocol. The simulator is
+pluggable the same way: any callable with `trueasync.simulate`'s signature and result type.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ The stores are the truth: a restarted service lists every folder's operation fro
 resumes the ones the previous process left running (killed) or interrupted (SIGTERM); a
 CANCELLED or FAILED one continues on ResumeOperation. A resumed run answers every finished
 simulation from its store and ends as the uninterrupted run would. With --sim-endpoint every
-simulation, mapping and area call goes to a SimulatorService.
+simulation, mapping and area call goes to a SimulatorService; with --trainer-endpoint an
+exploration trains on a TrainerService training session.
 """
 
 from __future__ import annotations
@@ -220,7 +221,7 @@ def _exit_with_parent(parent: int) -> None:
         time.sleep(0.5)
 
 
-def _in_child(kind: str, folder: str, sim_endpoint: Optional[str], events, cancel, stop, parent: int) -> None:
+def _in_child(kind: str, folder: str, endpoints: tuple, events, cancel, stop, parent: int) -> None:
     """Run (or continue) the operation of `folder` through the coexplore library."""
     from coexplore import Cancelled, PhaseEvent, SearchEvent
 
@@ -238,7 +239,10 @@ def _in_child(kind: str, folder: str, sim_endpoint: Optional[str], events, cance
             events.put(("phase", ev.phase))
 
     try:
-        (_search if kind == "search" else _explore)(Path(folder), sim_endpoint, progress, should_stop)
+        if kind == "search":
+            _search(Path(folder), endpoints[0], progress, should_stop)
+        else:
+            _explore(Path(folder), endpoints, progress, should_stop)
         events.put(("succeeded", ""))
     except Cancelled:
         events.put(("cancelled", "cancelled by CancelOperation; ResumeOperation continues it"))
@@ -259,20 +263,26 @@ def _search(folder: Path, sim_endpoint, progress, should_stop) -> None:
     write_outputs(sr, settings, store, folder)
 
 
-def _explore(folder: Path, sim_endpoint, progress, should_stop) -> None:
-    from coexplore import InProcessTrainer, explore, resume_run
-    from services.cmd_explore import remote_simulate
+def _explore(folder: Path, endpoints: tuple, progress, should_stop) -> None:
+    from coexplore import explore, resume_run
+    from services.cmd_explore import remote_simulate, trainer_backend
 
+    sim_endpoint, trainer_endpoint = endpoints
     store, settings = resume_run(folder, {})
-    explore(settings, store, out=folder, trainer=InProcessTrainer(), simulate=remote_simulate(sim_endpoint),
-            progress=progress, cancel=should_stop)
+    trainer = trainer_backend(trainer_endpoint)
+    try:
+        explore(settings, store, out=folder, trainer=trainer, simulate=remote_simulate(sim_endpoint),
+                progress=progress, cancel=should_stop)
+    finally:
+        if hasattr(trainer, "close"):
+            trainer.close()
 
 
-def _supervise(op: AgentOperation, sim_endpoint: Optional[str], stopping: threading.Event) -> tuple[str, str]:
+def _supervise(op: AgentOperation, endpoints: tuple, stopping: threading.Event) -> tuple[str, str]:
     """Run `op` in a child process, passing its events to `op.on_event`; (final state, detail)."""
     ctx = mp.get_context("spawn")
     events, cancel, stop = ctx.Queue(), ctx.Event(), ctx.Event()
-    child = ctx.Process(target=_in_child, args=(op.kind, str(op.folder), sim_endpoint, events, cancel, stop,
+    child = ctx.Process(target=_in_child, args=(op.kind, str(op.folder), endpoints, events, cancel, stop,
                                                 os.getpid()), name=op.id, daemon=True)
     child.start()
     asked_at = None
@@ -308,8 +318,10 @@ def _supervise(op: AgentOperation, sim_endpoint: Optional[str], stopping: thread
 
 
 class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
-    def __init__(self, settings: serving.ServerSettings, work_dir: Path, sim_endpoint: Optional[str] = None):
-        self.settings, self.work_dir, self.sim_endpoint = settings, work_dir, sim_endpoint
+    def __init__(self, settings: serving.ServerSettings, work_dir: Path, sim_endpoint: Optional[str] = None,
+                 trainer_endpoint: Optional[str] = None):
+        self.settings, self.work_dir = settings, work_dir
+        self.endpoints = (sim_endpoint, trainer_endpoint)
         self.ops: "OrderedDict[str, AgentOperation]" = OrderedDict()
         self.lock = threading.Lock()
         self.stopping = threading.Event()
@@ -353,7 +365,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
         gauge = self.running[op.kind]
         gauge.inc()
         try:
-            state, detail = _supervise(op, self.sim_endpoint, self.stopping)
+            state, detail = _supervise(op, self.endpoints, self.stopping)
         except Exception as exc:  # noqa: BLE001 - the operation records why it failed
             traceback.print_exc(file=sys.stderr)
             state, detail = "failed", f"{type(exc).__name__}: {exc}"
@@ -516,11 +528,11 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
 
 
 def service(settings: serving.ServerSettings, work_dir: Optional[Path],
-            sim_endpoint: Optional[str] = None) -> serving.Service:
+            sim_endpoint: Optional[str] = None, trainer_endpoint: Optional[str] = None) -> serving.Service:
     # a fixed default (not a temporary folder): the operations must outlive the process
     work = Path(work_dir) if work_dir is not None else Path(DEFAULT_WORK_DIR)
     work.mkdir(parents=True, exist_ok=True)
-    servicer = AgentServicer(settings, work, sim_endpoint)
+    servicer = AgentServicer(settings, work, sim_endpoint, trainer_endpoint)
 
     def add(server: grpc.Server) -> None:
         agent_pb2_grpc.add_AgentServiceServicer_to_server(servicer, server)

@@ -328,6 +328,112 @@ class TrainerClient(_OperationClient):
                       weight_bits=r.weight_bits, layer_scales=list(r.layer_scales), message=r)
 
 
+class RemoteTrainer(_OperationClient):
+    """`coexplore.backends.TrainerBackend` on a TrainerService's training session: the
+    co-exploration's training, evaluation, folding and export run on the server, and give what
+    `InProcessTrainer` gives in this process (bit for bit: the session is a trainer process of its
+    own). The session opens at the first `load_data` and ends with `close()`.
+
+    Resumable training: each TrainSupernet / FinetuneModel call returns at the trainer's next
+    checkpoint (every `every` steps) with the state there; this client hands it to `on_checkpoint`,
+    asks `should_stop` once per step done (as the in-process trainer does, before each step) and
+    calls again with the state until the training ends. A stop is honoured at the next
+    checkpoint; with `every` = 0 a training is one call, which no `should_stop` interrupts.
+    """
+
+    def __init__(self, endpoint: str, **options):
+        super().__init__(endpoint, **options)
+        self.session_id: Optional[str] = None
+
+    def __getstate__(self):
+        raise TypeError("a RemoteTrainer holds a session on its server; open one per process instead")
+
+    def _opened(self) -> None:
+        self._stub = trainer_pb2_grpc.TrainerServiceStub(self._channel)
+
+    def _do(self, method: str, request_type, **fields):
+        self.channel()
+        if self.session_id is None:
+            self.session_id = self._call(self._stub.OpenTrainingSession,
+                                         trainer_pb2.OpenTrainingSessionRequest()).session_id
+        return self._call(getattr(self._stub, method), request_type(session_id=self.session_id, **fields))
+
+    def close(self) -> None:
+        if self.session_id is not None and self._channel is not None:
+            session, self.session_id = self.session_id, None
+            try:
+                self._stub.CloseTrainingSession(trainer_pb2.CloseTrainingSessionRequest(session_id=session),
+                                                timeout=30)
+            except grpc.RpcError:
+                pass  # the server is gone, and its session with it
+        super().close()
+
+    # -- TrainerBackend ---------------------------------------------------------------------------
+    def load_data(self, settings):
+        r = self._do("LoadTrainingData", trainer_pb2.LoadTrainingDataRequest,
+                     data=wire.training_data_to_proto(settings))
+        return wire.data_info_from_proto(r)
+
+    def new_supernet(self, seed: int) -> None:
+        self._do("NewSupernet", trainer_pb2.NewSupernetRequest, seed=int(seed))
+
+    def _resumable(self, method: str, request_type, fields: dict, resume, every, on_checkpoint, should_stop):
+        if should_stop():  # asked before the first step, as in-process: save the state there and stop
+            result = self._do(method, request_type, chunk=_chunk(resume, every, stop_now=True), **fields).result
+            on_checkpoint(int(result.steps_done), result.state)
+            return wire.train_outcome_from_proto(result, stopped_early=True)
+        while True:
+            result = self._do(method, request_type, chunk=_chunk(resume, every), **fields).result
+            if not result.finished:
+                on_checkpoint(int(result.steps_done), result.state)
+            # in-process, should_stop is asked before each step: the rest of this call's steps ...
+            asked = [should_stop() for _ in range(max(0, int(result.steps_done) - int(result.start_step) - 1))]
+            if result.finished:
+                return wire.train_outcome_from_proto(result, stopped_early=False)
+            resume = result.state
+            if any(asked) | should_stop():  # ... and the next one's (both, as in-process)
+                on_checkpoint(int(result.steps_done), resume)  # in-process: saved once more when it stops
+                return wire.train_outcome_from_proto(result, stopped_early=True)
+
+    def train_supernet(self, steps, *, lr, batch_size, seed, resume, every, on_checkpoint, should_stop):
+        fields = dict(steps=int(steps), learning_rate=float(lr), batch_size=int(batch_size), seed=int(seed))
+        return self._resumable("TrainSupernet", trainer_pb2.TrainSupernetRequest, fields, resume, every,
+                               on_checkpoint, should_stop)
+
+    def inherit(self, name, config):
+        import json
+
+        r = self._do("InheritSubnet", trainer_pb2.InheritSubnetRequest, name=name, config_json=json.dumps(config))
+        return wire.inherited_from_proto(r)
+
+    def export(self, name, bits, split):
+        r = self._do("ExportModel", trainer_pb2.ExportModelRequest, name=name, weight_bits=int(bits), split=split)
+        return wire.exported_from_proto(r)
+
+    def finetune(self, name, bits, steps, *, batch_size, seed, resume, every, on_checkpoint, should_stop):
+        fields = dict(name=name, weight_bits=int(bits), steps=int(steps), batch_size=int(batch_size), seed=int(seed))
+        return self._resumable("FinetuneModel", trainer_pb2.FinetuneModelRequest, fields, resume, every,
+                               on_checkpoint, should_stop)
+
+    def fixed_point_test(self, name, bits, exported):
+        r = self._do("TestFixedPoint", trainer_pb2.TestFixedPointRequest, name=name, weight_bits=int(bits),
+                     network=wire.network_to_proto(exported.network), input=wire.spikes_to_proto(exported.inputs))
+        return wire.fixed_point_eval_from_proto(r)
+
+    def state(self, name) -> bytes:
+        return self._do("GetModelState", trainer_pb2.GetModelStateRequest, name=name).state
+
+    def load_state(self, name, data) -> None:
+        self._do("LoadModelState", trainer_pb2.LoadModelStateRequest, name=name, state=bytes(data))
+
+
+def _chunk(resume: Optional[bytes], every: int, stop_now: bool = False) -> trainer_pb2.TrainingChunk:
+    m = trainer_pb2.TrainingChunk(checkpoint_every_steps=max(0, int(every)), stop_now=stop_now)
+    if resume is not None:
+        m.resume_state = bytes(resume)
+    return m
+
+
 @dataclass
 class Export:
     """A trained network and a split's input spikes, as engine types (and the message they came in)."""

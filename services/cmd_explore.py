@@ -3,6 +3,7 @@ r"""`ancoef explore`: co-exploration of spiking networks and asynchronous chips 
     ancoef explore --out runs/explore                       # embedded digits-dvs, a few minutes
     ancoef explore --resume runs/explore                    # continue it after Ctrl-C, a kill, a crash
     ancoef explore --sim-endpoint 127.0.0.1:50051 --out runs/explore-remote   # on `ancoef serve sim`
+    ancoef explore --trainer-endpoint 127.0.0.1:50052 --out runs/explore-rt   # train on `ancoef serve trainer`
     ancoef explore --candidates 4 --budget 48 --algo nsga2 --bits 4 --max-latency-s 1e-3 \
         --minutes 3 --seed 0 --out runs/explore --json runs/explore.json
 
@@ -106,6 +107,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--sim-endpoint", metavar="HOST:PORT",
                    help="simulate on a SimulatorService (`ancoef serve sim`) instead of in-process; the results are "
                    "the same bit for bit, so a resume may use another endpoint or none")
+    g.add_argument("--trainer-endpoint", metavar="HOST:PORT",
+                   help="train, evaluate and export on a TrainerService (`ancoef serve trainer`) training session "
+                   "instead of in-process; the same results bit for bit")
     p.set_defaults(func=run)
     return p
 
@@ -170,11 +174,19 @@ class ProgressPrinter:
 
 
 def run(args) -> int:
-    from coexplore import ExploreSettings, InProcessTrainer, explore, preflight, resume_run, start_run
+    trainer = trainer_backend(args.trainer_endpoint)
+    try:
+        return _run(args, trainer)
+    finally:
+        if hasattr(trainer, "close"):
+            trainer.close()
+
+
+def _run(args, trainer) -> int:
+    from coexplore import ExploreSettings, explore, preflight, resume_run, start_run
     from runstore import STORE_NAME, RunExists
 
     given = given_settings(args)
-    trainer = InProcessTrainer()
     pre = None
     if args.resume is not None:
         out = Path(args.resume)
@@ -204,6 +216,18 @@ def run(args) -> int:
     finally:
         printer.close()
     return report(result, args)
+
+
+def trainer_backend(endpoint):
+    """`explore`'s trainer backend: a training session on the TrainerService at `endpoint`, or
+    in-process (None). The caller closes a remote one."""
+    if not endpoint:
+        from coexplore import InProcessTrainer
+
+        return InProcessTrainer()
+    from services.client import RemoteTrainer
+
+    return RemoteTrainer(endpoint)
 
 
 def remote_simulate(endpoint):

@@ -2,7 +2,7 @@
 
     ancoef serve sim --port 50051 --metrics-port 9464
     ancoef serve trainer --port 0 --metrics-port 0 --work-dir runs/trainer
-    ancoef serve agent --work-dir runs/agent --sim-endpoint 127.0.0.1:50051
+    ancoef serve agent --work-dir runs/agent --sim-endpoint 127.0.0.1:50051 --trainer-endpoint 127.0.0.1:50052
 
 Bound to 127.0.0.1 unless --host says otherwise; port 0 picks a free port, and the chosen ports
 are printed on one line at start-up. SIGTERM (or Ctrl-C) stops accepting calls, lets the calls in
@@ -53,6 +53,9 @@ def register(subparsers) -> None:
                    "folder; agent: ancoef-agent)")
     p.add_argument("--sim-endpoint", metavar="HOST:PORT",
                    help="agent: simulate on this SimulatorService (`ancoef serve sim`) instead of in-process")
+    p.add_argument("--trainer-endpoint", metavar="HOST:PORT",
+                   help="agent: an exploration trains on a training session of this TrainerService (`ancoef serve "
+                   "trainer`) instead of in-process")
     p.add_argument("--tls-cert", type=Path, help="PEM certificate chain of the server (enables TLS)")
     p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     p.add_argument("--tls-client-ca", type=Path,
@@ -78,9 +81,10 @@ def run(args) -> int:
     if args.service == "agent":
         from services import agent_service
 
-        return serving.run(agent_service.service(s, args.work_dir, args.sim_endpoint), s)
-    if args.sim_endpoint:
-        raise ValueError("--sim-endpoint is an option of `ancoef serve agent`")
+        return serving.run(agent_service.service(s, args.work_dir, args.sim_endpoint, args.trainer_endpoint), s)
+    for option in ("sim_endpoint", "trainer_endpoint"):
+        if getattr(args, option):
+            raise ValueError(f"--{option.replace('_', '-')} is an option of `ancoef serve agent`")
     if args.service == "sim":
         from dataclasses import replace
 

@@ -8,6 +8,9 @@ deterministic), so its outputs are those of the command line. WatchTraining stre
 CancelTraining stops it at its next training step (or ends the process if no step comes within
 CANCEL_GRACE_S). Evaluate and ExportNetwork read the finished training's checkpoint.
 
+Training sessions (OpenTrainingSession ... LoadModelState) carry the co-exploration's trainer
+backend step by step, each session in a child process of its own (services/trainer_sessions.py).
+
 Operations live in this process: a restarted trainer service does not know the trainings of the
 previous one (their folders stay in the work dir). docs/services.md says so.
 """
@@ -34,7 +37,7 @@ from typing import Optional
 
 import grpc
 
-from services import metrics, serving, wire
+from services import metrics, serving, trainer_sessions, wire
 from services.proto.ancoef.v1 import operation_pb2 as op_pb
 from services.proto.ancoef.v1 import trainer_pb2 as pb
 from services.proto.ancoef.v1 import trainer_pb2_grpc
@@ -155,6 +158,7 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
         self.pool = futures.ThreadPoolExecutor(max_workers=settings.max_concurrent, thread_name_prefix="training")
         self.admission = serving.Admission("trainer", settings.max_concurrent, settings.max_queued)
         self.running = metrics.operations_running.labels(kind=KIND)
+        self.sessions = trainer_sessions.Sessions(settings.max_concurrent + settings.max_queued)
 
     # -- operations -----------------------------------------------------------------------------
     def _get(self, op_id: str, context) -> Training:
@@ -287,6 +291,15 @@ class TrainerServicer(trainer_pb2_grpc.TrainerServiceServicer):
                               f"{self.settings.max_message_bytes}: ask for fewer samples (limit_samples)")
             return response
 
+    # -- training sessions (services/trainer_sessions.py) -----------------------------------------
+    def OpenTrainingSession(self, request, context):
+        return self.sessions.open(context)
+
+    def CloseTrainingSession(self, request, context):
+        return self.sessions.close(request.session_id, context)
+
+
+trainer_sessions.add_methods(TrainerServicer)  # LoadTrainingData ... LoadModelState, each to its session
 
 CANCEL_GRACE_S = 10.0  # a training that reaches no step within this after a cancel is stopped outright
 

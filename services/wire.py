@@ -672,3 +672,144 @@ def front_point_to_proto(point: dict, candidate: str = ""):
     if point.get("accuracy") is not None:
         m.accuracy_ratio = float(point["accuracy"])
     return m
+
+
+# ---- training sessions (coexplore.backends.TrainerBackend over TrainerService) ---------------------
+
+# TrainingData field -> ExploreSettings field, for the integer fields where 0 means "the default"
+_DATA_INTS = (("limit_samples", "limit"), ("test_limit_samples", "test_limit"), ("downsample", "downsample"),
+              ("calib_samples", "calib_samples"), ("batch_size", "batch_size"), ("torch_threads", "torch_threads"))
+SPLITS = ("calibration", "test")
+
+
+def training_data_to_proto(settings):
+    """The TrainingData of a `coexplore.ExploreSettings` (the fields `load_data` reads)."""
+    from services.proto.ancoef.v1 import trainer_pb2
+
+    m = trainer_pb2.TrainingData(dataset=settings.dataset, data_root=settings.data_root or "",
+                                 encoding=settings.encoding or "", seed=int(settings.seed))
+    for field, key in _DATA_INTS:
+        setattr(m, field, int(getattr(settings, key) or 0))
+    return m
+
+
+def training_data_from_proto(m, field: str = "data"):
+    """The `coexplore.ExploreSettings` a session loads its data with. Errors name the field."""
+    from coexplore.settings import ExploreSettings
+    from trainer.datasets import DATASET_NAMES, ENCODINGS
+
+    given: dict = {"seed": int(m.seed)}
+    if m.dataset:
+        if m.dataset not in DATASET_NAMES:
+            raise SimulationError(f"{field}.dataset must be one of {', '.join(DATASET_NAMES)}, got {m.dataset!r}")
+        given["dataset"] = m.dataset
+    if m.data_root:
+        given["data_root"] = m.data_root
+    if m.encoding:
+        if m.encoding not in ENCODINGS:
+            raise SimulationError(f"{field}.encoding must be one of {', '.join(ENCODINGS)}, got {m.encoding!r}")
+        given["encoding"] = m.encoding
+    for f, key in _DATA_INTS:
+        if getattr(m, f):
+            given[key] = int(getattr(m, f))
+    if m.limit_samples and m.limit_samples < 20:
+        raise SimulationError(f"{field}.limit_samples must be at least 20 training samples (some are held out for "
+                              f"validation), got {m.limit_samples}")
+    return ExploreSettings(**given)
+
+
+def data_info_to_proto(info):
+    from services.proto.ancoef.v1 import trainer_pb2
+
+    return trainer_pb2.LoadTrainingDataResponse(
+        dataset=info.name, input_shape_chw=[int(v) for v in info.in_shape], classes=info.n_classes,
+        fit_samples=info.n_fit, validation_samples=info.n_val, test_samples=info.n_test,
+        calibration_samples=info.n_calib, steps_per_epoch=info.steps_per_epoch,
+        test_labels=np.asarray(info.test_labels, np.int64).tolist(), fingerprint_sha256=info.fingerprint,
+        snn_space_json=json.dumps(info.snn_space))
+
+
+def data_info_from_proto(m):
+    from coexplore.backends import DataInfo
+
+    return DataInfo(m.dataset, tuple(int(v) for v in m.input_shape_chw), int(m.classes), int(m.fit_samples),
+                    int(m.validation_samples), int(m.test_samples), int(m.calibration_samples),
+                    int(m.steps_per_epoch), np.asarray(m.test_labels, np.int64), m.fingerprint_sha256,
+                    json.loads(m.snn_space_json))
+
+
+def chunk_result_to_proto(outcome, saved: Optional[tuple], start_step: int):
+    """Where a resumable training call ended: `saved` = (step, state) of its last checkpoint, or
+    None when it finished every step."""
+    from services.proto.ancoef.v1 import trainer_pb2
+
+    m = trainer_pb2.TrainingChunkResult(finished=not outcome.stopped_early, steps_done=outcome.steps,
+                                        epochs=outcome.epochs, start_step=start_step)
+    if outcome.stopped_early:
+        m.steps_done, m.state = saved[0], saved[1]
+    if outcome.loss_last is not None:
+        m.loss_last = outcome.loss_last
+    return m
+
+
+def train_outcome_from_proto(m, stopped_early: bool):
+    from coexplore.backends import TrainOutcome
+
+    return TrainOutcome(int(m.steps_done), m.loss_last if m.HasField("loss_last") else None, m.epochs,
+                        stopped_early)
+
+
+def inherited_to_proto(inh):
+    from services.proto.ancoef.v1 import trainer_pb2
+
+    return trainer_pb2.InheritSubnetResponse(accuracy_ratio=inh.accuracy, spikes_per_layer=inh.spikes_per_layer,
+                                             synaptic_ops=inh.synaptic_ops)
+
+
+def inherited_from_proto(m):
+    from coexplore.backends import Inherited
+
+    return Inherited(m.accuracy_ratio, list(m.spikes_per_layer), m.synaptic_ops)
+
+
+def subnet_config_from_json(text: str, field: str = "config_json") -> dict:
+    """A SubnetConfig dict from its JSON, checked (errors name the field)."""
+    from trainer.supernet import SubnetConfig
+
+    try:
+        d = json.loads(text)
+        SubnetConfig.from_dict(d)
+        return d
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise SimulationError(f"{field} is not a SubnetConfig as JSON ({{\"ops\", \"widths\", \"timesteps\", "
+                              f"\"tau\"}}): {type(exc).__name__}: {exc}") from None
+
+
+def exported_to_proto(ex):
+    from services.proto.ancoef.v1 import trainer_pb2
+
+    return trainer_pb2.ExportModelResponse(network=network_to_proto(ex.network), input=spikes_to_proto(ex.inputs),
+                                           meta_json=json.dumps(ex.meta))
+
+
+def exported_from_proto(m):
+    from coexplore.backends import Exported
+
+    return Exported(network_from_proto(m.network), json.loads(m.meta_json), spikes_from_proto(m.input))
+
+
+def fixed_point_eval_to_proto(ev):
+    from services.proto.ancoef.v1 import trainer_pb2
+
+    counts = np.asarray(ev.output_spike_counts, np.int64)
+    return trainer_pb2.TestFixedPointResponse(
+        accuracy_ratio=ev.accuracy, output_spike_counts=counts.ravel().tolist(),
+        classes=counts.shape[1] if counts.ndim == 2 else 0, qat_model_accuracy_ratio=ev.qat_model_accuracy,
+        qat_model_counts_equal=ev.qat_model_counts_equal)
+
+
+def fixed_point_eval_from_proto(m):
+    from coexplore.backends import FixedPointEval
+
+    counts = np.asarray(m.output_spike_counts, np.int64).reshape(-1, max(1, m.classes))
+    return FixedPointEval(m.accuracy_ratio, counts, m.qat_model_accuracy_ratio, m.qat_model_counts_equal)

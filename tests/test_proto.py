@@ -58,7 +58,11 @@ def test_the_three_services_have_the_rpcs_of_the_issue():
     assert methods == {
         "ancoef.v1.SimulatorService": ["Simulate", "SimulateStream", "ListPresets", "GetLimits", "MapNetwork",
                                        "ComputeArea"],
-        "ancoef.v1.TrainerService": ["StartTraining", "WatchTraining", "Evaluate", "ExportNetwork", "CancelTraining"],
+        "ancoef.v1.TrainerService": ["StartTraining", "WatchTraining", "Evaluate", "ExportNetwork", "CancelTraining",
+                                     # training sessions: coexplore.backends.TrainerBackend over the wire
+                                     "OpenTrainingSession", "CloseTrainingSession", "LoadTrainingData", "NewSupernet",
+                                     "TrainSupernet", "InheritSubnet", "ExportModel", "FinetuneModel",
+                                     "TestFixedPoint", "GetModelState", "LoadModelState"],
         "ancoef.v1.AgentService": ["StartSearch", "StartExploration", "WatchOperation", "GetFront", "CancelOperation",
                                    "ResumeOperation", "ListOperations"],
     }

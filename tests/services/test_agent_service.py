@@ -263,17 +263,54 @@ def test_unknown_operations_are_not_found(agent):
         assert err.value.code() == grpc.StatusCode.NOT_FOUND and "search-000000000000" in err.value.details()
 
 
-def test_exploration_through_the_agent_on_the_simulator_service(start_server, sim_server, tmp_path):
+def _tiny_spec() -> pb.ExplorationSpec:
+    return pb.ExplorationSpec(seed=TINY["seed"], candidates=TINY["candidates"], budget_simulations=TINY["budget"],
+                              budget_minutes=TINY["minutes"], limit_samples=TINY["limit"],
+                              test_limit_samples=TINY["test_limit"], calib_samples=TINY["calib_samples"],
+                              designs_per_survivor=TINY["designs_per_survivor"], skip_baselines=True)
+
+
+def _explore_cli(out: Path, *extra) -> tuple[list, dict]:
+    """`ancoef explore` in this process on the TINY settings: (front, summary.json)."""
+    args = ["explore", "--out", str(out), "--no-baselines", "--threads", "1", "--no-progress", *extra]
+    for k, v in TINY.items():
+        args += ["--" + k.replace("_", "-"), str(v)]
+    assert cli.main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    return [(p["candidate"], p["accuracy"], p["energy_j"], p["latency_s"], p["area_mm2"]) for p in summary["front"]], \
+        summary
+
+
+@pytest.fixture(scope="module")
+def trainer_server(start_server):
+    return start_server("trainer", "--metrics-port", "0", "--max-concurrent", "2", "--max-queued", "0")
+
+
+def _trainer_handled(trainer, method: str) -> float:
+    return trainer.metric("grpc_server_handled_total", grpc_type="unary", grpc_service="ancoef.v1.TrainerService",
+                          grpc_method=method, grpc_code="OK")
+
+
+@pytest.fixture(scope="module")
+def tiny_local(tmp_path_factory):
+    """The in-process `ancoef explore` of TINY: (front, summary)."""
+    return _explore_cli(tmp_path_factory.mktemp("explore-in-process") / "out")
+
+
+def _remote_front(stub, op_id: str) -> list:
+    points = stub.GetFront(pb.GetFrontRequest(operation_id=op_id)).points
+    assert all(p.HasField("accuracy_ratio") for p in points)
+    return [(p.candidate, p.accuracy_ratio, p.energy_j, p.latency_s, p.area_mm2) for p in points]
+
+
+def test_exploration_through_the_agent_on_the_simulator_service(start_server, sim_server, trainer_server, tiny_local,
+                                                                tmp_path):
     work = tmp_path / "work"
     agent = start_server("agent", "--work-dir", str(work), "--sim-endpoint", sim_server.endpoint)
     stub = _stub(agent)
     simulated_before = sum(sim_server.metric("ancoef_simulations_total", preset="async28", semantics="timestep",
                                              schedule=s) for s in ("asynchronous",))
-    spec = pb.ExplorationSpec(seed=TINY["seed"], candidates=TINY["candidates"], budget_simulations=TINY["budget"],
-                              budget_minutes=TINY["minutes"], limit_samples=TINY["limit"],
-                              test_limit_samples=TINY["test_limit"], calib_samples=TINY["calib_samples"],
-                              designs_per_survivor=TINY["designs_per_survivor"], skip_baselines=True)
-    op = stub.StartExploration(pb.StartExplorationRequest(spec=spec)).operation
+    op = stub.StartExploration(pb.StartExplorationRequest(spec=_tiny_spec())).operation
     assert op.kind == op_pb.OPERATION_KIND_EXPLORATION
     msgs = _watch(stub, op.id)
     assert msgs[-1].operation.state == op_pb.OPERATION_STATE_SUCCEEDED, msgs[-1].operation.error
@@ -284,26 +321,54 @@ def test_exploration_through_the_agent_on_the_simulator_service(start_server, si
     assert {p.candidate for p in searching[1:]} == {"c1", "c2"} and all(p.budget_simulations == TINY["budget"]
                                                                        for p in searching[1:])
     assert msgs[-1].progress.simulations_done >= TINY["candidates"] * TINY["budget"]
-    remote = stub.GetFront(pb.GetFrontRequest(operation_id=op.id)).points
-    assert all(p.HasField("accuracy_ratio") for p in remote)
+    remote = _remote_front(stub, op.id)
     simulated = sum(sim_server.metric("ancoef_simulations_total", preset="async28", semantics="timestep",
                                       schedule=s) for s in ("asynchronous",)) - simulated_before
     assert simulated >= msgs[-1].progress.simulations_done  # every simulation went to the simulator service
-
-    def explore(*extra) -> list:
-        out = tmp_path / f"cli{len(extra)}"
-        args = ["explore", "--out", str(out), "--no-baselines", "--threads", "1", "--no-progress", *extra]
-        for k, v in TINY.items():
-            args += ["--" + k.replace("_", "-"), str(v)]
-        assert cli.main(args) == 0
-        front = json.loads((out / "summary.json").read_text())["front"]
-        return [(p["candidate"], p["accuracy"], p["energy_j"], p["latency_s"], p["area_mm2"]) for p in front]
-
-    local = explore()
-    assert [(p.candidate, p.accuracy_ratio, p.energy_j, p.latency_s, p.area_mm2) for p in remote] == local != []
-    # `ancoef explore --sim-endpoint`: the command line on the simulator service gives the same front
+    local = tiny_local[0]
+    assert remote == local != []
+    # `ancoef explore --sim-endpoint --trainer-endpoint`: the command line on the simulator and trainer
+    # services gives the same front
     calls = sim_server.metric("grpc_server_handled_total", grpc_type="unary", grpc_service="ancoef.v1.SimulatorService",
                               grpc_method="Simulate", grpc_code="OK")
-    assert explore("--sim-endpoint", sim_server.endpoint) == local
+    sessions = _trainer_handled(trainer_server, "CloseTrainingSession")
+    assert _explore_cli(tmp_path / "cli", "--sim-endpoint", sim_server.endpoint, "--trainer-endpoint",
+                        trainer_server.endpoint)[0] == local
+    assert _trainer_handled(trainer_server, "CloseTrainingSession") - sessions == 1
+    assert _trainer_handled(trainer_server, "FinetuneModel") >= TINY["candidates"]
     assert sim_server.metric("grpc_server_handled_total", grpc_type="unary", grpc_service="ancoef.v1.SimulatorService",
                              grpc_method="Simulate", grpc_code="OK") - calls >= TINY["candidates"] * TINY["budget"]
+
+
+def test_exploration_through_the_agent_on_the_simulator_and_trainer_services(start_server, sim_server, trainer_server,
+                                                                            tiny_local, tmp_path):
+    """Issue 9, acceptance 4: the agent reaches the simulator and the trainer only over gRPC (each a
+    process of its own), and the exploration ends as the in-process `ancoef explore` does."""
+    from coexplore import without_timings
+
+    trainer = trainer_server
+    work = tmp_path / "work"
+    agent = start_server("agent", "--work-dir", str(work), "--sim-endpoint", sim_server.endpoint,
+                         "--trainer-endpoint", trainer.endpoint)
+    stub = _stub(agent)
+    simulate_calls = sim_server.metric("grpc_server_handled_total", grpc_type="unary",
+                                       grpc_service="ancoef.v1.SimulatorService", grpc_method="Simulate", grpc_code="OK")
+    before = {m: _trainer_handled(trainer, m) for m in ("OpenTrainingSession", "CloseTrainingSession", "NewSupernet",
+                                                         "TrainSupernet", "FinetuneModel", "TestFixedPoint")}
+    op = stub.StartExploration(pb.StartExplorationRequest(spec=_tiny_spec())).operation
+    msgs = _watch(stub, op.id)
+    assert msgs[-1].operation.state == op_pb.OPERATION_STATE_SUCCEEDED, msgs[-1].operation.error
+    local_front, local_summary = tiny_local
+    assert _remote_front(stub, op.id) == local_front != []
+    summary = json.loads((work / op.id / "summary.json").read_text())
+    assert without_timings(summary) == without_timings(local_summary)
+
+    def handled(method: str) -> float:
+        return _trainer_handled(trainer, method) - before[method]
+
+    # one session (opened and closed), its supernet trained there, every candidate fine-tuned and tested there
+    assert handled("OpenTrainingSession") == handled("CloseTrainingSession") == 1
+    assert handled("NewSupernet") >= 1 and handled("TrainSupernet") >= 1
+    assert handled("FinetuneModel") >= TINY["candidates"] and handled("TestFixedPoint") >= TINY["candidates"]
+    assert sim_server.metric("grpc_server_handled_total", grpc_type="unary", grpc_service="ancoef.v1.SimulatorService",
+                             grpc_method="Simulate", grpc_code="OK") - simulate_calls >= msgs[-1].progress.simulations_done

@@ -59,6 +59,61 @@ class TrainerServiceStub:
                 request_serializer=ancoef_dot_v1_dot_trainer__pb2.CancelTrainingRequest.SerializeToString,
                 response_deserializer=ancoef_dot_v1_dot_trainer__pb2.CancelTrainingResponse.FromString,
                 _registered_method=True)
+        self.OpenTrainingSession = channel.unary_unary(
+                '/ancoef.v1.TrainerService/OpenTrainingSession',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.OpenTrainingSessionRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.OpenTrainingSessionResponse.FromString,
+                _registered_method=True)
+        self.CloseTrainingSession = channel.unary_unary(
+                '/ancoef.v1.TrainerService/CloseTrainingSession',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.CloseTrainingSessionRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.CloseTrainingSessionResponse.FromString,
+                _registered_method=True)
+        self.LoadTrainingData = channel.unary_unary(
+                '/ancoef.v1.TrainerService/LoadTrainingData',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.LoadTrainingDataRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.LoadTrainingDataResponse.FromString,
+                _registered_method=True)
+        self.NewSupernet = channel.unary_unary(
+                '/ancoef.v1.TrainerService/NewSupernet',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.NewSupernetRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.NewSupernetResponse.FromString,
+                _registered_method=True)
+        self.TrainSupernet = channel.unary_unary(
+                '/ancoef.v1.TrainerService/TrainSupernet',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.TrainSupernetRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.TrainSupernetResponse.FromString,
+                _registered_method=True)
+        self.InheritSubnet = channel.unary_unary(
+                '/ancoef.v1.TrainerService/InheritSubnet',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.InheritSubnetRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.InheritSubnetResponse.FromString,
+                _registered_method=True)
+        self.ExportModel = channel.unary_unary(
+                '/ancoef.v1.TrainerService/ExportModel',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.ExportModelRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.ExportModelResponse.FromString,
+                _registered_method=True)
+        self.FinetuneModel = channel.unary_unary(
+                '/ancoef.v1.TrainerService/FinetuneModel',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.FinetuneModelRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.FinetuneModelResponse.FromString,
+                _registered_method=True)
+        self.TestFixedPoint = channel.unary_unary(
+                '/ancoef.v1.TrainerService/TestFixedPoint',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.TestFixedPointRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.TestFixedPointResponse.FromString,
+                _registered_method=True)
+        self.GetModelState = channel.unary_unary(
+                '/ancoef.v1.TrainerService/GetModelState',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.GetModelStateRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.GetModelStateResponse.FromString,
+                _registered_method=True)
+        self.LoadModelState = channel.unary_unary(
+                '/ancoef.v1.TrainerService/LoadModelState',
+                request_serializer=ancoef_dot_v1_dot_trainer__pb2.LoadModelStateRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_trainer__pb2.LoadModelStateResponse.FromString,
+                _registered_method=True)
 
 
 class TrainerServiceServicer:
@@ -99,6 +154,78 @@ class TrainerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def OpenTrainingSession(self, request, context):
+        """A training session (a trainer process of its own on the server); NOT_FOUND after close.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseTrainingSession(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LoadTrainingData(self, request, context):
+        """TrainerBackend.load_data: the splits, their fingerprint and the supernet's search space.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def NewSupernet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TrainSupernet(self, request, context):
+        """Sandwich-rule supernet training, up to the next checkpoint (TrainingChunk).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InheritSubnet(self, request, context):
+        """Evaluate a sub-network with inherited weights; keep it, folded, as model `name`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportModel(self, request, context):
+        """Model `name` quantised as a TrueAsync network, with a split's input spikes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FinetuneModel(self, request, context):
+        """Quantisation-aware fine-tuning of model `name`, up to the next checkpoint.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TestFixedPoint(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModelState(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LoadModelState(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrainerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +253,61 @@ def add_TrainerServiceServicer_to_server(servicer, server):
                     servicer.CancelTraining,
                     request_deserializer=ancoef_dot_v1_dot_trainer__pb2.CancelTrainingRequest.FromString,
                     response_serializer=ancoef_dot_v1_dot_trainer__pb2.CancelTrainingResponse.SerializeToString,
+            ),
+            'OpenTrainingSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenTrainingSession,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.OpenTrainingSessionRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.OpenTrainingSessionResponse.SerializeToString,
+            ),
+            'CloseTrainingSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseTrainingSession,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.CloseTrainingSessionRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.CloseTrainingSessionResponse.SerializeToString,
+            ),
+            'LoadTrainingData': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoadTrainingData,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.LoadTrainingDataRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.LoadTrainingDataResponse.SerializeToString,
+            ),
+            'NewSupernet': grpc.unary_unary_rpc_method_handler(
+                    servicer.NewSupernet,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.NewSupernetRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.NewSupernetResponse.SerializeToString,
+            ),
+            'TrainSupernet': grpc.unary_unary_rpc_method_handler(
+                    servicer.TrainSupernet,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.TrainSupernetRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.TrainSupernetResponse.SerializeToString,
+            ),
+            'InheritSubnet': grpc.unary_unary_rpc_method_handler(
+                    servicer.InheritSubnet,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.InheritSubnetRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.InheritSubnetResponse.SerializeToString,
+            ),
+            'ExportModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportModel,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.ExportModelRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.ExportModelResponse.SerializeToString,
+            ),
+            'FinetuneModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.FinetuneModel,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.FinetuneModelRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.FinetuneModelResponse.SerializeToString,
+            ),
+            'TestFixedPoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestFixedPoint,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.TestFixedPointRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.TestFixedPointResponse.SerializeToString,
+            ),
+            'GetModelState': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelState,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.GetModelStateRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.GetModelStateResponse.SerializeToString,
+            ),
+            'LoadModelState': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoadModelState,
+                    request_deserializer=ancoef_dot_v1_dot_trainer__pb2.LoadModelStateRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_trainer__pb2.LoadModelStateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +445,303 @@ class TrainerService:
             '/ancoef.v1.TrainerService/CancelTraining',
             ancoef_dot_v1_dot_trainer__pb2.CancelTrainingRequest.SerializeToString,
             ancoef_dot_v1_dot_trainer__pb2.CancelTrainingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenTrainingSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/OpenTrainingSession',
+            ancoef_dot_v1_dot_trainer__pb2.OpenTrainingSessionRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.OpenTrainingSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseTrainingSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/CloseTrainingSession',
+            ancoef_dot_v1_dot_trainer__pb2.CloseTrainingSessionRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.CloseTrainingSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoadTrainingData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/LoadTrainingData',
+            ancoef_dot_v1_dot_trainer__pb2.LoadTrainingDataRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.LoadTrainingDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NewSupernet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/NewSupernet',
+            ancoef_dot_v1_dot_trainer__pb2.NewSupernetRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.NewSupernetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TrainSupernet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/TrainSupernet',
+            ancoef_dot_v1_dot_trainer__pb2.TrainSupernetRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.TrainSupernetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InheritSubnet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/InheritSubnet',
+            ancoef_dot_v1_dot_trainer__pb2.InheritSubnetRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.InheritSubnetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/ExportModel',
+            ancoef_dot_v1_dot_trainer__pb2.ExportModelRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.ExportModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FinetuneModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/FinetuneModel',
+            ancoef_dot_v1_dot_trainer__pb2.FinetuneModelRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.FinetuneModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestFixedPoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/TestFixedPoint',
+            ancoef_dot_v1_dot_trainer__pb2.TestFixedPointRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.TestFixedPointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/GetModelState',
+            ancoef_dot_v1_dot_trainer__pb2.GetModelStateRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.GetModelStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoadModelState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.TrainerService/LoadModelState',
+            ancoef_dot_v1_dot_trainer__pb2.LoadModelStateRequest.SerializeToString,
+            ancoef_dot_v1_dot_trainer__pb2.LoadModelStateResponse.FromString,
             options,
             channel_credentials,
             insecure,
