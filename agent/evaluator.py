@@ -173,16 +173,21 @@ def _simulate_one(simulate, network, arch, inputs, semantics, preset, threads) -
     return _figures_of(result), time.perf_counter() - t0
 
 
-_ray_task = None
+def _simulate_result(simulate, network, arch, inputs, semantics, preset, threads) -> tuple:
+    t0 = time.perf_counter()
+    result = simulate(network, arch, inputs, semantics=semantics, preset=preset, threads=threads)
+    return result, time.perf_counter() - t0
 
 
-def _get_ray_task():
-    global _ray_task
-    if _ray_task is None:
+_ray_tasks: dict = {}
+
+
+def _get_ray_task(fn=_simulate_one):
+    if fn not in _ray_tasks:
         import ray
 
-        _ray_task = ray.remote(num_cpus=1)(_simulate_one)
-    return _ray_task
+        _ray_tasks[fn] = ray.remote(num_cpus=1)(fn)
+    return _ray_tasks[fn]
 
 
 class Evaluator:
@@ -417,17 +422,28 @@ class Evaluator:
                 _simulate_one(self.simulate_fn, self.network, a, self.inputs, self.semantics, self.preset, self.threads)
                 for a in archs
             ]
+        batch = getattr(self.simulate_fn, "simulate_batch", None)
+        if batch is not None:  # a caching simulate (the run store's): only its misses go to Ray
+            pairs = batch(self.network, archs, self.inputs, semantics=self.semantics, preset=self.preset,
+                          threads=self.threads or 1, run_many=self._ray_results)
+            return [(_figures_of(r), wall) for r, wall in pairs]
+        return self._ray_run(_simulate_one, self.simulate_fn, archs)
+
+    def _ray_run(self, fn, simulate, archs: list) -> list:
+        """`fn(simulate, network, arch, inputs, ...)` for every design, one Ray task each, in order."""
         import ray
 
         if self._ray_refs is None:
             self._ray_refs = (ray.put(self.network), ray.put(self.inputs))
         net_ref, inp_ref = self._ray_refs
-        task = _get_ray_task()
-        refs = [
-            task.remote(self.simulate_fn, net_ref, a, inp_ref, self.semantics, self.preset, self.threads or 1)
-            for a in archs
-        ]
+        task = _get_ray_task(fn)
+        refs = [task.remote(simulate, net_ref, a, inp_ref, self.semantics, self.preset, self.threads or 1)
+                for a in archs]
         return ray.get(refs)
+
+    def _ray_results(self, simulate, archs: list) -> list:
+        """(SimResult, wall seconds) of `simulate` for every design, as Ray tasks."""
+        return self._ray_run(_simulate_result, simulate, archs)
 
     def constraint_violation(self, rec: Evaluation) -> float:
         """The targets as one constraint, the same for every method (<= 0: the design meets them).

@@ -24,7 +24,7 @@ from coexplore.progress import Cancelled, CancelCheck, SearchEvent, cancel_check
 from coexplore.simcache import StoredSimulator, workload_fingerprint
 
 KIND = "search"
-EXECUTION_FIELDS = ("threads",)
+EXECUTION_FIELDS = ("threads", "ray")  # how fast a search runs, not what it finds
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class SearchSettings:
     workload_sha256: Optional[str] = None  # filled by `resolved`
     policy_sha256: Optional[str] = None
     threads: Optional[int] = None
+    ray: bool = False  # each batch's new designs simulated as Ray tasks (results identical)
 
     @property
     def targets(self):
@@ -182,13 +183,18 @@ def run_search(settings: SearchSettings, store: RunStore, workload, *, simulate:
     from coexplore.noise import quiet_third_party
 
     quiet_third_party()
+    if settings.ray:
+        from agent.rl import ensure_ray
+
+        ensure_ray()
     sim = StoredSimulator(store, simulate, lambda: "search")
     stop = cancel_check(cancel)
     from coexplore.phases import _area_fn
 
     ev = Evaluator(workload, settings.space(), targets=settings.targets, preset=settings.preset,
                    semantics=settings.semantics, threads=settings.threads, budget=settings.budget, simulate=sim,
-                   use_ray=False, name=getattr(workload.network, "name", "workload"), area=area or _area_fn,
+                   use_ray=bool(settings.ray), name=getattr(workload.network, "name", "workload"),
+                   area=area or _area_fn,
                    map_network=map_network)
     kw = {}
     if settings.algo == "rl":

@@ -111,19 +111,45 @@ class StoredSimulator:
             self._fps[k] = hit
         return hit[0]
 
-    def __call__(self, network, arch, inputs, *, semantics: str = "timestep", preset="loihi",
-                 threads: Optional[int] = None, **kw) -> SimResult:
+    def _key(self, network, arch, inputs, semantics, preset) -> tuple:
         if not isinstance(preset, str):
             raise TypeError("the run store keys simulations by preset name or file: pass a string")
-        key = (self.fingerprint(network, inputs), design_key(arch), str(semantics), preset)
-        data = self.store.simulation(*key)
-        if data is not None:
-            self.answered += 1
-            return decode_result(data)
-        result = self.simulate(network, arch, inputs, semantics=semantics, preset=preset, threads=threads, **kw)
+        return (self.fingerprint(network, inputs), design_key(arch), str(semantics), preset)
+
+    def _commit(self, key: tuple, result: SimResult) -> SimResult:
         data = encode_result(result)
         with self.store.transaction(self.phase()) as tx:
             tx.put_simulation(*key, n_samples=int(np.asarray(result.energy_j).shape[0]), figures=figures(result),
                               result=data)
         self.simulated += 1
         return decode_result(data)  # the same bytes a resumed run will read
+
+    def __call__(self, network, arch, inputs, *, semantics: str = "timestep", preset="loihi",
+                 threads: Optional[int] = None, **kw) -> SimResult:
+        key = self._key(network, arch, inputs, semantics, preset)
+        data = self.store.simulation(*key)
+        if data is not None:
+            self.answered += 1
+            return decode_result(data)
+        result = self.simulate(network, arch, inputs, semantics=semantics, preset=preset, threads=threads, **kw)
+        return self._commit(key, result)
+
+    def simulate_batch(self, network, archs: list, inputs, *, semantics: str, preset, threads: Optional[int],
+                       run_many: Callable) -> list:
+        """(SimResult, wall seconds) per design: stored ones from the store, the others through
+        `run_many(simulate, archs)` (the evaluator's Ray tasks), each committed here in the
+        designs' order, so the store is the same as after one-by-one calls."""
+        keys = [self._key(network, a, inputs, semantics, preset) for a in archs]
+        out: list = [None] * len(archs)
+        misses = []
+        for i, key in enumerate(keys):
+            data = self.store.simulation(*key)
+            if data is None:
+                misses.append(i)
+            else:
+                self.answered += 1
+                out[i] = (decode_result(data), 0.0)
+        if misses:
+            for i, (result, wall) in zip(misses, run_many(self.simulate, [archs[i] for i in misses])):
+                out[i] = (self._commit(keys[i], result), wall)
+        return out

@@ -20,7 +20,7 @@ from agent.space import DEFAULT_CHOICES, HELP, PARAM_NAMES
 from services.options import positive_float
 
 SETTINGS = ("workload", "network", "algo", "budget", "seed", "max_energy_j", "max_latency_s", "max_area_mm2",
-            "preset", "semantics", "samples", "timesteps", "checkpoint", "threads")
+            "preset", "semantics", "samples", "timesteps", "checkpoint", "threads", "ray")
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -51,6 +51,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, help="RL warm-start policy (default: the shipped one)")
     p.add_argument("--no-warm-start", action="store_true", help="RL from scratch")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--ray", action="store_true", default=None,
+                   help="simulate each batch's new designs as Ray tasks on a local Ray, one CPU each (every "
+                   "method; TPE proposes one design at a time); the results are identical, so a resume may "
+                   "change it")
     p.add_argument("--sim-endpoint", metavar="HOST:PORT",
                    help="simulate on a SimulatorService (`ancoef serve sim`) instead of in-process; the results "
                    "are the same bit for bit, so a resume may use another endpoint or none")

@@ -99,3 +99,41 @@ def test_search_killed_then_resumed_ends_as_uninterrupted(workload, tmp_path, ca
     assert sorted((w, d) for w, d, _ in rows) == sorted((w, d) for w, d, _ in _rows(ref))  # nor simulated twice
     s = json.loads((out / "summary.json").read_text())
     assert s["store"]["answered_by_store"] == len(first) and s["store"]["simulated_now"] == len(rows) - len(first)
+
+
+@pytest.mark.parametrize("algo", ["nsga2", "random", "tpe"])
+def test_search_with_ray_simulates_batches_as_ray_tasks_with_identical_results(algo, workload, tmp_path):
+    """`ancoef search --ray`: the new designs of every batch are simulated in Ray workers (other
+    processes), committed to the store by the driver, and the search ends exactly as without Ray."""
+    from coexplore.hwsearch import SearchSettings, run_search, start_search
+
+    runs, pids = {}, {}
+    for use_ray in (False, True):
+        pid_file = tmp_path / f"{algo}-{use_ray}.pids"
+
+        def simulate(network, arch, inputs, _pids=pid_file, **kw):  # pickled by value into the Ray tasks
+            import os as _os
+
+            import trueasync
+
+            with open(_pids, "a") as fh:
+                fh.write(f"{_os.getpid()}\n")
+            return trueasync.simulate(network, arch, inputs, **kw)
+
+        settings = SearchSettings(workload=workload, algo=algo, budget=10, seed=2, ray=use_ray, threads=1,
+                                  ranges={"mesh_width": "1:4", "mesh_height": "1:4"}).validated()
+        wl = settings.load_workload()
+        settings = settings.resolved(wl)
+        out = tmp_path / f"{algo}-{use_ray}"
+        store = start_search(out, settings)
+        sr = run_search(settings, store, wl, simulate=simulate)
+        store.close("succeeded")
+        runs[use_ray] = ([(r.design, r.energy_j, r.latency_s, r.area_mm2, r.proposer) for r in sr.evaluator.archive.records],
+                         sorted(_rows(out)))
+        pids[use_ray] = pid_file.read_text().split()
+        assert sr.simulated == len(pids[use_ray]) == len(runs[use_ray][1])
+    assert runs[True] == runs[False]
+    assert set(pids[False]) == {str(os.getpid())}
+    # the reference design is simulated by the driver; with Ray the batches went to worker processes
+    workers = [p for p in pids[True] if p != str(os.getpid())]
+    assert len(workers) == len(pids[True]) - 1 > 0
