@@ -23,9 +23,11 @@ RANGES = {"mesh_width": "1:4", "mesh_height": "1:4"}
 # ~0.2 s per simulation on two cores: long enough to kill or cancel a search half-way
 SLOW = dict(shape=(400, 300, 10), timesteps=100, samples=8, budget=16, seed=5, algo="nsga2")
 QUICK = dict(shape=(40, 30, 10), timesteps=8, samples=2, budget=8, seed=2, algo="nsga2")
-# tests/test_explore.py's TINY options without the baselines (the front does not depend on them)
+# tests/test_explore.py's TINY options without the baselines (the front does not depend on them), with
+# NSGA-II: what crosses the wire does not depend on the search method, and RL would start a Ray instance in
+# every operation's process (slow, and on a busy machine Ray's start-up can time out)
 TINY = dict(limit=60, test_limit=20, minutes=0.1, candidates=2, budget=6, calib_samples=4, designs_per_survivor=2,
-            seed=3)
+            seed=3, algo="nsga2")
 ALGORITHMS = {"nsga2": pb.SEARCH_ALGORITHM_NSGA2, "random": pb.SEARCH_ALGORITHM_RANDOM}
 
 
@@ -265,6 +267,7 @@ def test_unknown_operations_are_not_found(agent):
 
 def _tiny_spec() -> pb.ExplorationSpec:
     return pb.ExplorationSpec(seed=TINY["seed"], candidates=TINY["candidates"], budget_simulations=TINY["budget"],
+                              algorithm=ALGORITHMS[TINY["algo"]],
                               budget_minutes=TINY["minutes"], limit_samples=TINY["limit"],
                               test_limit_samples=TINY["test_limit"], calib_samples=TINY["calib_samples"],
                               designs_per_survivor=TINY["designs_per_survivor"], skip_baselines=True)
