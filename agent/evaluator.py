@@ -167,16 +167,15 @@ def _default_map(network, arch):
     return trueasync.map_network(network, arch)
 
 
-def _simulate_one(simulate, network, arch, inputs, semantics, preset, threads) -> tuple[dict, float]:
-    t0 = time.perf_counter()
-    result = simulate(network, arch, inputs, semantics=semantics, preset=preset, threads=threads)
-    return _figures_of(result), time.perf_counter() - t0
-
-
 def _simulate_result(simulate, network, arch, inputs, semantics, preset, threads) -> tuple:
     t0 = time.perf_counter()
     result = simulate(network, arch, inputs, semantics=semantics, preset=preset, threads=threads)
     return result, time.perf_counter() - t0
+
+
+def _simulate_one(simulate, network, arch, inputs, semantics, preset, threads) -> tuple[dict, float]:
+    result, wall = _simulate_result(simulate, network, arch, inputs, semantics, preset, threads)
+    return _figures_of(result), wall
 
 
 _ray_tasks: dict = {}

@@ -116,7 +116,7 @@ def run(args) -> int:
         bar.refresh()
 
     try:
-        sr = run_search(settings, store, wl, progress=progress, **remote_backend(args))
+        sr = run_search(settings, store, wl, progress=progress, **remote_keywords(args.sim_endpoint))
     except KeyboardInterrupt:
         print(f"ancoef search: interrupted; every simulated design is in {out / STORE_NAME}: continue with "
               f"`ancoef search --resume {out}`", file=sys.stderr)
@@ -174,16 +174,10 @@ def _report(sr, settings, store, out: Path, args) -> int:
     return 0
 
 
-def remote_backend(args) -> dict:
-    """`run_search` keywords that put every engine call on `--sim-endpoint` (none: in-process)."""
-    return remote_keywords(getattr(args, "sim_endpoint", None))
-
-
 def remote_keywords(endpoint) -> dict:
     """`run_search` keywords for a SimulatorService at `endpoint` (None: in-process, {})."""
     if not endpoint:
         return {}
     from services.client import SimulatorClient
 
-    kw = SimulatorClient(endpoint).evaluator_keywords()
-    return {"simulate": kw["simulate"], "map_network": kw["map_network"], "area": kw["area"]}
+    return SimulatorClient(endpoint).evaluator_keywords()
