@@ -87,7 +87,9 @@ def _message(exc, endpoint: str, operation_id: str, names: Options) -> str:
     if code == grpc.StatusCode.UNAVAILABLE:
         return f"{names.endpoint} {endpoint}: no trainer service answers there ({exc.details})"
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return f"{names.operation} {operation_id!r}: {exc.details}; set {names.samples} to export fewer samples"
+        if "limit_samples" in exc.details or "bytes" in exc.details:  # the export is over the message size
+            return f"{names.operation} {operation_id!r}: {exc.details}; set {names.samples} to export fewer samples"
+        return f"{names.endpoint} {endpoint}: the trainer service is busy ({exc.details})"
     return f"{names.operation} {operation_id!r}: ExportNetwork on {endpoint} failed: {exc}"
 
 
