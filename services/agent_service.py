@@ -14,7 +14,15 @@ resumes the ones the previous process left running (killed) or interrupted (SIGT
 CANCELLED or FAILED one continues on ResumeOperation. A resumed run answers every finished
 simulation from its store and ends as the uninterrupted run would. With --sim-endpoint every
 simulation, mapping and area call goes to a SimulatorService; with --trainer-endpoint an
-exploration trains on a TrainerService training session.
+exploration trains on a TrainerService training session, and StartSearch takes
+`spec.training_operation_id`: the network and test split of a training there, fetched once with
+ExportNetwork (services/training_source.py) and kept in the operation's folder like any
+spec.workload, so a resume needs no trainer.
+
+    ancoef serve agent --port 50053 --trainer-endpoint 127.0.0.1:50052 --sim-endpoint 127.0.0.1:50051
+    python -c "from services.client import AgentClient as A; a = A('127.0.0.1:50053'); \
+        op = a.start_search(training_operation_id='train-0123456789ab', limit_samples=16, budget=40); \
+        print(a.wait(op).progress.best_edp_js)"
 """
 
 from __future__ import annotations
