@@ -114,8 +114,8 @@ def load_input(args: argparse.Namespace):
         return fetch_workload(endpoint, op_id, split, args.samples or 0), f"{op_id} ({split} split)", None
     if args.sanafe_arch is None and args.sanafe_net is None:
         if (args.workload is None) == (nir is None):
-            raise ValueError("give exactly one of --workload PREFIX, --nir FILE, --trainer-endpoint with "
-                             "--training-id, or --sanafe-arch and --sanafe-net")
+            raise ValueError("give exactly one of --workload PREFIX, --nir FILE, or --sanafe-arch and --sanafe-net "
+                             "(or --trainer-endpoint with --training-id)")
         if args.steps is not None:
             raise ValueError("--steps applies to SANA-FE files (--sanafe-arch/--sanafe-net) only")
         if nir is not None:
