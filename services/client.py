@@ -461,7 +461,8 @@ class AgentClient(_OperationClient):
         """Start `ancoef search` on the server for `network` and its input spikes, or for the
         network and test split of a training operation of the agent's trainer service
         (`training_operation_id`); the operation id. `ranges`: parameter -> "lo:hi" or a comma
-        list, as `ancoef search --PARAMETER` takes; `limit_samples`: the first N samples only."""
+        list, as `ancoef search --PARAMETER` takes; `limit_samples`: N samples only (the first N; of a
+        training, ExportNetwork's class-balanced N)."""
         self.channel()
         if (training_operation_id is None) == (network is None or inputs is None):
             raise ValueError("give network and inputs, or training_operation_id")

@@ -11,9 +11,10 @@ archive.csv (every evaluated design, Pareto flags), summary.json (best EDP, hype
 closest designs when none met the targets) and pareto.png. A resumed search replays the seeded
 search against the stored designs (none is simulated twice) and ends as the uninterrupted one.
 
---training-id fetches the trained network and the first --samples input spikes of --split
-(TrainerService.ExportNetwork) once and keeps them in OUT/workload.json + .npz: the search is then
-the one `--workload OUT/workload` would run, and `--resume OUT` needs no trainer.
+--training-id fetches the trained network and --split's input spikes (TrainerService.ExportNetwork;
+--samples N asks for N: the trainer's class-balanced N, as `ancoef evaluate --limit N`) once and
+keeps them in OUT/workload.json + .npz: the search is then the one `--workload OUT/workload` would
+run, and `--resume OUT` needs no trainer.
 """
 
 from __future__ import annotations

@@ -75,8 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("--trainer-endpoint", metavar="HOST:PORT",
                     help="the TrainerService (`ancoef serve trainer`) that ran --training-id")
     tr.add_argument("--training-id", metavar="OP_ID",
-                    help="a SUCCEEDED training operation: simulate its network on --split's input spikes (the first "
-                    "--samples of them) on the export's packed architecture, and report the on-chip accuracy")
+                    help="a SUCCEEDED training operation: simulate its network on --split's input spikes (--samples N: "
+                    "the trainer's class-balanced N) on the export's packed architecture, and report the on-chip "
+                    "accuracy")
     tr.add_argument("--split", choices=("test", "train"), default=None, help="the split exported (default test)")
     p.add_argument("--sanafe", action="store_true", help="also run SANA-FE on the same input and compare")
     p.add_argument("--export-sanafe", metavar="DIR", help="write SANA-FE arch/network files of the workload")

@@ -7,11 +7,12 @@
     ancoef search --trainer-endpoint 127.0.0.1:50052 --training-id train-0123456789ab --algo nsga2 \
         --budget 40 --samples 16 --out runs/search-trained
 
-`TrainerService.ExportNetwork` gives the trained network, a split's input spikes (the first N
-samples) and their labels; `trainer.export.make_workload` makes them the workload `ancoef train`
-writes to its output folder (the export's packed architecture and mapping, Loihi costs), so a
-search or a simulation of it equals the one of `--network TRAIN_OUT_DIR` / `--workload
-TRAIN_OUT_DIR/network` on the same trained network and samples.
+`TrainerService.ExportNetwork` gives the trained network, a split's input spikes and their labels
+(`limit_samples` N: the trainer's deterministic class-balanced N samples of the split, as
+`ancoef evaluate --limit N`, not the first N); `trainer.export.make_workload` makes them the
+workload `ancoef train` writes to its output folder (the export's packed architecture and
+mapping, Loihi costs), so a search or a simulation of it equals the in-process one of the same
+export saved that way (`--network FOLDER` / `--workload FOLDER/network`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class TrainingSourceError(ValueError):
 def fetch_workload(endpoint: str, operation_id: str, split: str = "test", limit_samples: int = 0,
                    names: Options = Options()):
     """The workload (trueasync.workload.Workload) of training `operation_id` on the TrainerService
-    at `endpoint`: its network, the first `limit_samples` (0: all) input spikes of `split` and, in
+    at `endpoint`: its network, `limit_samples` (0: all) input spikes of `split` and, in
     `meta`, where they came from and their labels. TrainingSourceError names the option at fault."""
     from services.client import RemoteError, TrainerClient
     from services.wire import SimulationError
