@@ -478,6 +478,7 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
                           "spec.training_operation_id needs a trainer service, and this agent was started without "
                           "--trainer-endpoint: start it with `--trainer-endpoint HOST:PORT`, or send the network "
                           "as spec.workload (TrainerService.ExportNetwork gives it)")
+        self._admit(context)  # a full agent refuses before the export, not after (StartSearch checks again)
         try:  # the test split, as agent.proto says; spec.limit_samples exports only the samples searched
             return fetch_workload(endpoint, spec.training_operation_id, "test", spec.limit_samples, AGENT_OPTIONS)
         except TrainingSourceError as exc:
