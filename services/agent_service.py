@@ -14,7 +14,15 @@ resumes the ones the previous process left running (killed) or interrupted (SIGT
 CANCELLED or FAILED one continues on ResumeOperation. A resumed run answers every finished
 simulation from its store and ends as the uninterrupted run would. With --sim-endpoint every
 simulation, mapping and area call goes to a SimulatorService; with --trainer-endpoint an
-exploration trains on a TrainerService training session.
+exploration trains on a TrainerService training session, and StartSearch takes
+`spec.training_operation_id`: the network and test split of a training there, fetched once with
+ExportNetwork (services/training_source.py) and kept in the operation's folder like any
+spec.workload, so a resume needs no trainer.
+
+    ancoef serve agent --port 50053 --trainer-endpoint 127.0.0.1:50052 --sim-endpoint 127.0.0.1:50051
+    python -c "from services.client import AgentClient as A; a = A('127.0.0.1:50053'); \
+        op = a.start_search(training_operation_id='train-0123456789ab', limit_samples=16, budget=40); \
+        print(a.wait(op).progress.best_edp_js)"
 """
 
 from __future__ import annotations
@@ -421,15 +429,14 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
     def StartSearch(self, request, context):
         with serving.status_errors(context):
             given = wire.search_settings_from_proto(request.spec)
-            network, inputs = self._search_source(request.spec, context)
+            source = self._search_source(request.spec, context)
 
             def prepare(folder: Path) -> None:
                 from coexplore.hwsearch import SearchSettings, start_search
-                from trainer.export import make_workload
                 from trueasync.workload import save_workload
 
                 prefix = folder / "workload"  # the spec's network and spikes, so that a resume reloads them
-                save_workload(make_workload(network, inputs, {"source": "AgentService.StartSearch"}), prefix)
+                save_workload(source, prefix)
                 try:
                     settings = SearchSettings(workload=str(prefix), **given).validated()
                     wl = settings.load_workload()
@@ -442,22 +449,40 @@ class AgentServicer(agent_pb2_grpc.AgentServiceServicer):
             return pb.StartSearchResponse(operation=op.operation())
 
     def _search_source(self, spec, context):
+        """The workload (trueasync.workload.Workload) the spec names: its own network and spikes, or
+        a training operation's network and test split (ExportNetwork on the trainer service)."""
+        from trainer.export import make_workload
+
         source = spec.WhichOneof("source")
         if source is None:
             raise ValueError("spec.source is not set: give spec.workload (a network and its input spikes) or "
                              "spec.training_operation_id")
         if source == "training_operation_id":
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          "spec.training_operation_id needs a trainer service, which this agent does not reach: "
-                          "send the network as spec.workload (TrainerService.ExportNetwork gives it)")
+            return self._trained_source(spec, context)
         w = spec.workload
         for name in ("network", "input"):
             if not w.HasField(name):
                 raise ValueError(f"spec.workload.{name} is not set")
         try:
-            return wire.network_from_proto(w.network), wire.spikes_from_proto(w.input)
+            network, inputs = wire.network_from_proto(w.network), wire.spikes_from_proto(w.input)
         except ValueError as exc:
             raise ValueError(f"spec.workload: {exc}") from None
+        return make_workload(network, inputs, {"source": "AgentService.StartSearch"})
+
+    def _trained_source(self, spec, context):
+        from services.training_source import AGENT_OPTIONS, TrainingSourceError, fetch_workload
+
+        endpoint = self.endpoints[1]
+        if endpoint is None:
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                          "spec.training_operation_id needs a trainer service, and this agent was started without "
+                          "--trainer-endpoint: start it with `--trainer-endpoint HOST:PORT`, or send the network "
+                          "as spec.workload (TrainerService.ExportNetwork gives it)")
+        self._admit(context)  # a full agent refuses before the export, not after (StartSearch checks again)
+        try:  # the test split, as agent.proto says; spec.limit_samples exports only the samples searched
+            return fetch_workload(endpoint, spec.training_operation_id, "test", spec.limit_samples, AGENT_OPTIONS)
+        except TrainingSourceError as exc:
+            context.abort(exc.code, str(exc))
 
     def StartExploration(self, request, context):
         with serving.status_errors(context):

@@ -453,18 +453,26 @@ class AgentClient(_OperationClient):
     def _opened(self) -> None:
         self._stub = agent_pb2_grpc.AgentServiceStub(self._channel)
 
-    def start_search(self, network: tm.Network, inputs: np.ndarray, *, algorithm: str = "rl", budget: int = 200,
+    def start_search(self, network: Optional[tm.Network] = None, inputs: Optional[np.ndarray] = None, *,
+                     training_operation_id: Optional[str] = None, algorithm: str = "rl", budget: int = 200,
                      seed: int = 0, preset: Optional[str] = None, ranges: Optional[dict] = None,
                      max_energy_j: Optional[float] = None, max_latency_s: Optional[float] = None,
-                     max_area_mm2: Optional[float] = None) -> str:
-        """Start `ancoef search` on the server for `network` and its input spikes; the operation id.
-        `ranges`: parameter -> "lo:hi" or a comma list, as `ancoef search --PARAMETER` takes."""
+                     max_area_mm2: Optional[float] = None, limit_samples: int = 0) -> str:
+        """Start `ancoef search` on the server for `network` and its input spikes, or for the
+        network and test split of a training operation of the agent's trainer service
+        (`training_operation_id`); the operation id. `ranges`: parameter -> "lo:hi" or a comma
+        list, as `ancoef search --PARAMETER` takes; `limit_samples`: N samples only (the first N; of a
+        training, ExportNetwork's class-balanced N)."""
         self.channel()
-        workload = agent_pb2.SearchWorkload(network=wire.network_to_proto(network), input=wire.spikes_to_proto(inputs))
+        if (training_operation_id is None) == (network is None or inputs is None):
+            raise ValueError("give network and inputs, or training_operation_id")
+        source = dict(training_operation_id=training_operation_id) if training_operation_id is not None else dict(
+            workload=agent_pb2.SearchWorkload(network=wire.network_to_proto(network),
+                                              input=wire.spikes_to_proto(inputs)))
         targets = agent_pb2.Targets(max_energy_j=max_energy_j, max_latency_s=max_latency_s, max_area_mm2=max_area_mm2)
         spec = agent_pb2.SearchSpec(
-            workload=workload, algorithm=agent_pb2.SearchAlgorithm.Value("SEARCH_ALGORITHM_" + algorithm.upper()),
-            budget_simulations=budget, seed=seed, targets=targets,
+            **source, algorithm=agent_pb2.SearchAlgorithm.Value("SEARCH_ALGORITHM_" + algorithm.upper()),
+            budget_simulations=budget, seed=seed, targets=targets, limit_samples=limit_samples,
             ranges=[agent_pb2.ParameterRange(parameter=k, range=v) for k, v in (ranges or {}).items()])
         if preset is not None:
             spec.preset = preset

@@ -3,16 +3,24 @@ r"""`ancoef search`: hardware search for one workload (RL warm-started, NSGA-II,
     ancoef search --workload ../shared/workloads/mlp_784-512-256-10_T100_16c --algo rl \
         --budget 200 --seed 0 --out runs/search --max-latency-s 1e-3 --mesh-width 1:8
     ancoef search --resume runs/search          # continue it after Ctrl-C, a kill or a crash
+    ancoef search --trainer-endpoint 127.0.0.1:50052 --training-id train-0123456789ab --samples 16 \
+        --algo nsga2 --budget 40 --out runs/search-trained   # the network of a TrainerService training
 
 Writes to --out: run.sqlite (every simulated design, committed as it completes), archive.json /
 archive.csv (every evaluated design, Pareto flags), summary.json (best EDP, hypervolume, targets,
 closest designs when none met the targets) and pareto.png. A resumed search replays the seeded
 search against the stored designs (none is simulated twice) and ends as the uninterrupted one.
+
+--training-id fetches the trained network and --split's input spikes (TrainerService.ExportNetwork;
+--samples N asks for N: the trainer's class-balanced N, as `ancoef evaluate --limit N`) once and
+keeps them in OUT/workload.json + .npz: the search is then the one `--workload OUT/workload` would
+run, and `--resume OUT` needs no trainer.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -33,7 +41,14 @@ def register(subparsers) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--workload", metavar="PREFIX", help="workload on disk (PREFIX.json + PREFIX.npz)")
     src.add_argument("--network", metavar="TRAIN_OUT_DIR", help="an `ancoef train` output directory")
+    src.add_argument("--training-id", metavar="OP_ID",
+                     help="the network of this SUCCEEDED training operation of --trainer-endpoint, on --split's "
+                     "input spikes (kept in OUT/workload.*)")
     src.add_argument("--resume", type=Path, metavar="OUT", help="continue the search in OUT (its settings are kept)")
+    p.add_argument("--trainer-endpoint", metavar="HOST:PORT",
+                   help="the TrainerService (`ancoef serve trainer`) that ran --training-id")
+    p.add_argument("--split", choices=("test", "train"), help="the split --training-id's inputs come from "
+                   "(default test)")
     # settings default to None: the ones given are the ones a resume must agree with
     p.add_argument("--algo", help="rl (warm-started PPO), nsga2, tpe (Optuna multi-objective TPE) or random (default rl)")
     p.add_argument("--budget", type=int, help="distinct simulated designs (default 200)")
@@ -86,6 +101,10 @@ def run(args) -> int:
     from runstore import STORE_NAME, RunExists
 
     given = given_settings(args)
+    if args.training_id is None and (args.trainer_endpoint is not None or args.split is not None):
+        raise ValueError("--trainer-endpoint and --split go with --training-id" + (
+            f" (--resume {args.resume} reads the network kept in {Path(args.resume) / 'workload'}.*)"
+            if args.resume is not None else ""))
     if args.resume is not None:
         out = Path(args.resume)
         if args.out is not None and Path(args.out).resolve() != out.resolve():
@@ -93,12 +112,17 @@ def run(args) -> int:
         store, settings, wl = resume_search(out, given)
     else:
         out = Path(args.out or "ancoef-search")
+        if args.training_id is not None:
+            given["workload"] = str(out / TRAINED_WORKLOAD)
         settings = SearchSettings(**given).validated()
-        wl = settings.load_workload()
-        settings.check_workload(wl)
         if (out / STORE_NAME).exists():
             raise RunExists(f"--out {out} already holds a search: continue it with `ancoef search --resume {out}` "
                             "or choose another --out")
+        if args.training_id is not None:
+            settings, wl = _trained_workload(args, settings, out)
+        else:
+            wl = settings.load_workload()
+            settings.check_workload(wl)
         settings = settings.resolved(wl)
         store = start_search(out, settings)
     bar = None
@@ -125,6 +149,37 @@ def run(args) -> int:
         if bar is not None:
             bar.close()
     return _report(sr, settings, store, out, args)
+
+
+TRAINED_WORKLOAD = "workload"  # OUT/workload.json + .npz: a --training-id search's network and inputs
+
+
+def _trained_workload(args, settings, out: Path):
+    """Fetch --training-id's export, keep it in OUT/workload.* and load it as any --workload is
+    (--samples, --timesteps); whatever fails leaves OUT as it was."""
+    from services.training_source import fetch_workload
+    from trueasync.workload import save_workload
+
+    if args.trainer_endpoint is None:
+        raise ValueError("--training-id needs --trainer-endpoint HOST:PORT (the TrainerService that ran it)")
+    prefix = out / TRAINED_WORKLOAD
+    kept = [prefix.with_suffix(s) for s in (".json", ".npz")]
+    if any(p.exists() for p in kept):
+        raise ValueError(f"--out {out} already holds {kept[0].name}/{kept[1].name}: choose another --out")
+    trained = fetch_workload(args.trainer_endpoint, args.training_id, args.split or "test", settings.samples or 0)
+    made = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        save_workload(trained, prefix)
+        wl = settings.load_workload()
+        settings.check_workload(wl)
+    except BaseException:
+        for p in kept:
+            p.unlink(missing_ok=True)
+        if made:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return settings, wl
 
 
 def write_outputs(sr, settings, store, out: Path, json_path=None) -> dict:

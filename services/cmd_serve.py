@@ -55,7 +55,8 @@ def register(subparsers) -> None:
                    help="agent: simulate on this SimulatorService (`ancoef serve sim`) instead of in-process")
     p.add_argument("--trainer-endpoint", metavar="HOST:PORT",
                    help="agent: an exploration trains on a training session of this TrainerService (`ancoef serve "
-                   "trainer`) instead of in-process")
+                   "trainer`) instead of in-process, and a search's spec.training_operation_id names a training "
+                   "of it")
     p.add_argument("--tls-cert", type=Path, help="PEM certificate chain of the server (enables TLS)")
     p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     p.add_argument("--tls-client-ca", type=Path,

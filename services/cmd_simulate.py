@@ -1,4 +1,10 @@
-"""`ancoef simulate`: run a workload on TrueAsync, print a summary, optionally beside SANA-FE."""
+"""`ancoef simulate`: run a workload on TrueAsync, print a summary, optionally beside SANA-FE.
+
+    ancoef simulate --workload builtin:conv
+    ancoef simulate --workload builtin:conv --sim-endpoint 127.0.0.1:50051          # on `ancoef serve sim`
+    ancoef simulate --trainer-endpoint 127.0.0.1:50052 --training-id train-0123456789ab --samples 100 \
+        --json runs/trained.json        # a trained network on its test inputs, with its on-chip accuracy
+"""
 
 from __future__ import annotations
 
@@ -28,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="simulate a workload on the TrueAsync chip simulator",
         description="Simulate a workload (PREFIX.json + PREFIX.npz, or builtin:NAME with NAME in "
         f"{', '.join(BUILTINS)}, or SANA-FE's own architecture and network YAML files) and print "
-        "energy, latency, EDP, area and event counts.",
+        "energy, latency, EDP, area and event counts. With --trainer-endpoint and --training-id: the "
+        "network of a succeeded TrainerService training on a split's input spikes (TrainerService.ExportNetwork), "
+        "with the on-chip accuracy against the split's labels.",
     )
     p.add_argument("--workload", help="workload prefix, or builtin:NAME (or --nir, or --sanafe-arch/--sanafe-net)")
     sf = p.add_argument_group("SANA-FE files (instead of --workload; always sanafe semantics, docs/sanafe.md)")
@@ -63,6 +71,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sim-endpoint", metavar="HOST:PORT",
                    help="simulate on a SimulatorService (`ancoef serve sim`) instead of in-process")
+    tr = p.add_argument_group("a trained network (instead of --workload; docs/services.md)")
+    tr.add_argument("--trainer-endpoint", metavar="HOST:PORT",
+                    help="the TrainerService (`ancoef serve trainer`) that ran --training-id")
+    tr.add_argument("--training-id", metavar="OP_ID",
+                    help="a SUCCEEDED training operation: simulate its network on --split's input spikes (--samples N: "
+                    "the trainer's class-balanced N) on the export's packed architecture, and report the on-chip "
+                    "accuracy")
+    tr.add_argument("--split", choices=("test", "train"), default=None, help="the split exported (default test)")
     p.add_argument("--sanafe", action="store_true", help="also run SANA-FE on the same input and compare")
     p.add_argument("--export-sanafe", metavar="DIR", help="write SANA-FE arch/network files of the workload")
     nir_options.add_arguments(p)
@@ -88,9 +104,19 @@ def load(spec: str) -> Workload:
 def load_input(args: argparse.Namespace):
     """(workload, its name in reports, the SanafeImport when it came from SANA-FE's files)."""
     nir = getattr(args, "nir", None)
+    trained = _trained_source(args)
+    if trained:
+        if args.workload is not None or nir is not None or args.sanafe_arch or args.sanafe_net or args.steps:
+            raise ValueError("--training-id is a source of its own: give no --workload, --nir, --sanafe-arch, "
+                             "--sanafe-net or --steps with it")
+        endpoint, op_id, split = trained
+        from services.training_source import fetch_workload
+
+        return fetch_workload(endpoint, op_id, split, args.samples or 0), f"{op_id} ({split} split)", None
     if args.sanafe_arch is None and args.sanafe_net is None:
         if (args.workload is None) == (nir is None):
-            raise ValueError("give exactly one of --workload PREFIX, --nir FILE, or --sanafe-arch and --sanafe-net")
+            raise ValueError("give exactly one of --workload PREFIX, --nir FILE, or --sanafe-arch and --sanafe-net "
+                             "(or --trainer-endpoint with --training-id)")
         if args.steps is not None:
             raise ValueError("--steps applies to SANA-FE files (--sanafe-arch/--sanafe-net) only")
         if nir is not None:
@@ -106,13 +132,24 @@ def load_input(args: argparse.Namespace):
     return imported.workload, f"{args.sanafe_arch} + {args.sanafe_net}", imported
 
 
+def _trained_source(args: argparse.Namespace):
+    """(endpoint, operation id, split) of --trainer-endpoint/--training-id/--split, or None."""
+    endpoint, op_id, split = (getattr(args, k, None) for k in ("trainer_endpoint", "training_id", "split"))
+    if endpoint is None and op_id is None and split is None:
+        return None
+    if endpoint is None or op_id is None:
+        raise ValueError("--trainer-endpoint and --training-id go together: the TrainerService and its SUCCEEDED "
+                         "training operation" + (" (--split needs them)" if split is not None else ""))
+    return endpoint, op_id, split or "test"
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.samples is not None and args.samples < 1:
+        raise ValueError(f"--samples must be at least 1, got {args.samples}")
     wl, name, imported = load_input(args)
     semantics = "sanafe" if imported is not None else args.semantics
     inputs = wl.inputs
     if args.samples is not None:
-        if args.samples < 1:
-            raise ValueError(f"--samples must be at least 1, got {args.samples}")
         inputs = inputs[: args.samples]
     preset = args.preset if args.preset is not None else wl.costs
     simulate = ta.simulate
@@ -126,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summary(name, result))
     report = {"workload": name, "trueasync": result.to_json()}
+    if _trained_source(args):
+        report["training"] = trained_report(wl, result)
     if imported is not None:
         report["sanafe_import"] = {"steps": imported.steps, "weight_scale": wl.network.weight_scale,
                                    "notes": list(imported.notes)}
@@ -158,6 +197,21 @@ def run(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(report, indent=1, default=float))
         print(f"JSON written to {args.json}")
     return 0
+
+
+def trained_report(wl: Workload, r: ta.SimResult) -> dict:
+    """Where a trained network came from, and its on-chip accuracy on the exported labels (printed)."""
+    from services.training_source import accuracy_ratio
+
+    m = wl.meta
+    labels = m["labels"][: r.n_samples]
+    accuracy = accuracy_ratio(r, labels)
+    correct = int(round(accuracy * len(labels)))
+    print(f"  on-chip accuracy    {accuracy:.4f} ({correct}/{len(labels)} {m['split']} samples of "
+          f"{m['training_operation_id']} on {m['trainer_endpoint']}, {m['weight_bits']}-bit weights)")
+    return {k: m[k] for k in ("trainer_endpoint", "training_operation_id", "split", "weight_bits")} | {
+        "samples": len(labels), "labels": labels, "predicted_labels": r.predicted_labels().tolist(),
+        "on_chip_accuracy_ratio": accuracy}
 
 
 def summary(name: str, r: ta.SimResult) -> str:
