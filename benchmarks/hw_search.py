@@ -29,6 +29,7 @@ seed) with a one-sided Wilcoxon signed-rank test against NSGA-II's own; wall-clo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -233,19 +234,73 @@ def _hash_files(files) -> str:
     return h.hexdigest()[:16]
 
 
-def engine_fingerprint() -> str:
-    return _hash_files(sorted((ROOT / "trueasync").glob("_core*.so")))
+# Result arrays of a SimResult that the fingerprint hashes (all of them but wall time and the
+# optional trace and timeline, which the searches never request).
+_RESULT_ARRAYS = ("energy_j", "latency_s", "spikes_per_layer", "output_spike_counts", "core_utilisation",
+                  "core_dynamic_energy_j", "core_of", "area_mm2", "static_power_w", "critical_path_s",
+                  "serial_time_s", "quiescent_s")
+
+
+def fingerprint_designs(ev: Evaluator) -> list:
+    """Three fixed designs per workload: its reference design, and two that differ from it in
+    every axis but the mesh (so the fingerprint exercises weight width, lanes, FIFO depth, link
+    width, voltage, cores per tile and all three mappings). A variant the workload cannot hold
+    is left out (deterministically: the same designs on every machine)."""
+    from agent.space import check_design
+
+    ref = ev.reference_arch()
+    bits = min((b for b in (2, 4, 8) if b >= ev.needs.weight_bits), default=ref.weight_bits)
+    variants = [
+        dataclasses.replace(ref, weight_bits=bits, synapse_lanes=4, fifo_depth=2, link_width_bits=16,
+                            voltage_v=0.6, mapping="spread"),
+        dataclasses.replace(ref, cores_per_tile=2, synapse_lanes=16, fifo_depth=32, link_width_bits=64,
+                            voltage_v=0.9, mapping="locality"),
+    ]
+    return [ref] + [a for a in variants if not (check_design(a, ev.needs) or ev._map_reasons(a))]
+
+
+def engine_fingerprint(wls: dict, space, preset: str) -> str:
+    """What a run's figures depend on in the engine, as behaviour, not bytes.
+
+    Hashing the `_core*.so` bytes threw the whole cache away on every rebuild, also on those
+    that change nothing a search sees (a faster engine with bit-identical results, a new
+    compiler). This hashes instead the cost preset's data and the complete results (every
+    count, energy and time as float64 bytes, per sample; the mapping; area and static power) of
+    simulating three fixed designs per workload (`fingerprint_designs`) under the benchmark's
+    evaluator settings: a change to the cost model, the timing, the functional pass or the
+    mapper that moves any of those numbers changes it, one that moves none keeps the cache.
+    What it cannot see (a change that alters only other designs) is a change that no fixed
+    probe could rule out; `--no-cache` reruns everything after such an engine change.
+    """
+    from trueasync._convert import costs_json
+
+    h = hashlib.sha256(costs_json(preset)[1].encode())
+    for wname in sorted(wls):
+        ev = workloads.make_evaluator(wls[wname], space, preset=preset, name=wname, use_ray=False)
+        for arch in fingerprint_designs(ev):
+            h.update(repr(sorted(dataclasses.asdict(arch).items())).encode())
+            r = ev.simulate_fn(ev.network, arch, ev.inputs, semantics=ev.semantics, preset=ev.preset,
+                               threads=ev.threads)
+            for name in _RESULT_ARRAYS:
+                h.update(name.encode())
+                h.update(np.ascontiguousarray(np.asarray(getattr(r, name), dtype=np.float64)).tobytes())
+            for table in (r.counts, r.energy_breakdown_j):
+                for k in sorted(table):
+                    h.update(k.encode())
+                    h.update(np.ascontiguousarray(np.asarray(table[k], dtype=np.float64)).tobytes())
+    return h.hexdigest()[:16]
 
 
 def policy_fingerprint(policy: Optional[str]) -> str:
+    """The pre-trained policy's weights (`*.pt`): RL's warm start depends on them, bytewise."""
     pol = Path(policy) if policy else ROOT / "agent" / "policy"
     return _hash_files(sorted(pol.glob("*.pt")) if pol.is_dir() else [pol])
 
 
-def code_fingerprint(policy: Optional[str]) -> str:
+def code_fingerprint(policy: Optional[str], wls: dict, space, preset: str) -> str:
     """Engine and policy: what a run's figures depend on besides the search code and its
     settings (`variant_settings` records those in each task)."""
-    return engine_fingerprint() + policy_fingerprint(policy)
+    return engine_fingerprint(wls, space, preset) + policy_fingerprint(policy)
 
 
 def uses_policy(variant: str) -> bool:
@@ -546,7 +601,7 @@ def run(args) -> dict:
         "machine_start": machine(), "jobs": args.jobs,
     }, "workloads": {}}
     tasks, meta = [], {}
-    results["config"]["engine_fingerprint"] = engine_fingerprint()
+    results["config"]["engine_fingerprint"] = engine_fingerprint(wls, space, preset)
     results["config"]["policy_fingerprint"] = policy_fingerprint(args.policy)
     for wname, wl in wls.items():
         targets, ref = targets_for(wl, space, preset)

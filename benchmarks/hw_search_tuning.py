@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     preset = args.preset or workloads.default_preset()
     space = workloads.laptop_space()
     tasks = []
-    fp = hw_search.code_fingerprint(args.policy)
+    fp = hw_search.code_fingerprint(args.policy, workloads.tuning_workloads(), space, preset)
     chosen_settings = {s: (list(STUDIES[s]["settings"]) if args.all_settings else
                            STUDIES[s].get("default_settings", list(STUDIES[s]["settings"]))) for s in args.studies}
     targets = {w: hw_search.targets_for(wl, space, preset)[0] for w, wl in workloads.tuning_workloads().items()}

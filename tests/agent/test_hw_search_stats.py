@@ -55,3 +55,32 @@ def test_summary_ratios_and_rank_tests():
     out = hw_search.summarise(runs, [10], ["rl", "nsga2"])["10"]
     assert out["rl"]["seeds"] == [0, 1, 2, 3] and out["tests"]["seeds"] == {"rl": 4, "nsga2": 5}
     assert np.isclose(out["rl"]["hypervolume_meeting_targets_median"], 0.615)
+
+
+def test_engine_fingerprint_is_the_engines_behaviour(monkeypatch, small_mlp, small_conv):
+    """The cache key follows results, not the binary's bytes: the same on a second call, and
+    changed by another preset or by one ulp of one sample's energy."""
+    import dataclasses
+
+    from agent import evaluator, workloads
+
+    space = workloads.laptop_space()
+    wls = {"mlp": small_mlp, "conv": small_conv}
+    fp = hw_search.engine_fingerprint(wls, space, "async28")
+    assert len(fp) == 16 and hw_search.engine_fingerprint(wls, space, "async28") == fp
+    assert hw_search.engine_fingerprint(wls, space, "loihi") != fp
+    assert hw_search.engine_fingerprint({"mlp": small_mlp}, space, "async28") != fp
+    ev = workloads.make_evaluator(small_mlp, space, preset="async28", use_ray=False)
+    designs = hw_search.fingerprint_designs(ev)
+    assert len(designs) == 3 and {a.mapping for a in designs} == {"packed", "spread", "locality"}
+
+    real = evaluator._default_simulate
+
+    def one_ulp_more(*args, **kw):
+        r = real(*args, **kw)
+        e = r.energy_j.copy()
+        e[-1] = np.nextafter(e[-1], np.inf)
+        return dataclasses.replace(r, energy_j=e)
+
+    monkeypatch.setattr(evaluator, "_default_simulate", one_ulp_more)
+    assert hw_search.engine_fingerprint(wls, space, "async28") != fp
