@@ -71,32 +71,54 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "hw_search.json"
 DEFAULT_TRAIN_DIR = ROOT / "runs" / "hw_search" / "trained-digits-dvs"
 
 
-def variant_settings(variant: str, budget: int) -> dict:
+def studied_from(reports: list) -> dict:
+    """{method: {budget: settings}} chosen by `benchmarks/hw_search_tuning.py` reports (JSON
+    files), for `--settings-from`: the benchmark then runs with what the study on the tuning
+    set chose, without waiting for the code's constants to be updated to it."""
+    out: dict = {}
+    for path in reports:
+        for study, rep in json.loads(Path(path).read_text())["studies"].items():
+            out[study] = {int(b): rep["settings"][c["chosen"]] for b, c in rep["choice"].items()}
+    return out
+
+
+def _nearest(table: dict, budget: int):
+    return table[min(table, key=lambda b: (abs(np.log(b / budget)), b))]
+
+
+def variant_settings(variant: str, budget: int, studied: Optional[dict] = None) -> dict:
     """The studied settings a variant runs with at `budget`, as `run_search` keyword arguments
-    (part of each run's cache key)."""
+    (part of each run's cache key): the code's constants, or those of `studied` (`studied_from`)
+    for the methods it holds."""
     from agent import baselines, rl
 
     method = VARIANTS[variant][0]
+    study = (studied or {}).get("rl" if method == "moves" else method)
     if method == "nsga2":
-        return {"pop_size": baselines.nsga2_population(budget)}
+        pop = _nearest(study, budget)["pop_size"] if study else baselines.per_budget(baselines.NSGA2_POPULATION,
+                                                                                      budget)
+        return {"pop_size": max(4, min(pop, budget // 2))}
     if method == "tpe":
+        if study:
+            st = _nearest(study, budget)
+            return {"n_startup_trials": max(1, min(st["n_startup_trials"], budget)), "multivariate": st["multivariate"]}
         return {"n_startup_trials": baselines.tpe_startup(budget), "multivariate": baselines.TPE_MULTIVARIATE}
     if method in ("rl", "moves"):
-        st = rl.rl_settings(budget)
+        st = _nearest(study, budget) if study else rl.rl_settings(budget)
         out = {"pool": st["pool"], "local_options": dict(st["local_options"])}
         if method == "rl" and VARIANTS[variant][1].get("local_moves") == 0:
             out = {}  # PPO only: no archive moves, so neither pool nor move options apply
         if method == "rl":
-            out["preference"] = st["preference"]
+            out["preference"] = st.get("preference", "cycle")  # older study reports: the cycle implied
         return out
     return {}
 
 
-def run_plan(variant: str, budgets) -> list[tuple[int, list[int]]]:
+def run_plan(variant: str, budgets, studied: Optional[dict] = None) -> list[tuple[int, list[int]]]:
     """(run budget, budgets reported from that run): one run per budget when the studied
     settings differ between budgets, else one run with the largest budget, truncated."""
     budgets = sorted(budgets)
-    settings = [variant_settings(variant, b) for b in budgets]
+    settings = [variant_settings(variant, b, studied) for b in budgets]
     if all(st == settings[-1] for st in settings):
         return [(budgets[-1], budgets)]
     return [(b, [b]) for b in budgets]
@@ -591,13 +613,15 @@ def run(args) -> dict:
     if args.workloads:
         wls = {k: v for k, v in wls.items() if k in args.workloads}
     variants = args.variants
+    studied = studied_from(args.settings_from)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     results = {"config": {
         "command": "python benchmarks/hw_search.py " + " ".join(args.argv), "set": args.set,
         "budgets": budgets, "seeds": seeds, "preset": preset, "variants": variants,
         "space": space.to_dict(), "policy": str(args.policy or rl.DEFAULT_CHECKPOINT),
-        "settings": {v: {str(b): variant_settings(v, b) for b in budgets} for v in variants},
-        "runs_per_variant": {v: run_plan(v, budgets) for v in variants},
+        "settings": {v: {str(b): variant_settings(v, b, studied) for b in budgets} for v in variants},
+        "settings_from": [str(p) for p in args.settings_from],
+        "runs_per_variant": {v: run_plan(v, budgets, studied) for v in variants},
         "machine_start": machine(), "jobs": args.jobs,
     }, "workloads": {}}
     tasks, meta = [], {}
@@ -612,7 +636,7 @@ def run(args) -> dict:
         for wname in wls:
             targets = Targets(**meta[wname]["targets"])
             for variant in variants:
-                for run_budget, report in run_plan(variant, budgets):
+                for run_budget, report in run_plan(variant, budgets, studied):
                     tasks.append({
                         "set": args.set, "quick": args.quick, "train_dir": train_dir, "workload": wname,
                         "seed": seed, "variant": variant, "targets": targets.to_dict(),
@@ -621,7 +645,7 @@ def run(args) -> dict:
                         "workload_fingerprint": meta[wname]["fingerprint"],
                         "engine": results["config"]["engine_fingerprint"],
                         "policy_fingerprint": results["config"]["policy_fingerprint"] if uses_policy(variant) else None,
-                        "settings": variant_settings(variant, run_budget),
+                        "settings": variant_settings(variant, run_budget, studied),
                         "cache_dir": None if args.no_cache else str(args.cache_dir)})
     if args.cached_only:  # report what is finished: (seed, variant) done for every workload
         ok: dict = {}
@@ -660,6 +684,9 @@ def main(argv=None) -> int:
     p.add_argument("--preset", default=None)
     p.add_argument("--policy", default=None, help="pre-trained policy dir (default agent/policy)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (each runs its own Ray)")
+    p.add_argument("--settings-from", type=Path, nargs="+", default=[],
+                   help="settings-study reports (benchmarks/hw_search_tuning.py --out) whose chosen settings "
+                   "replace the code's constants for the methods they studied")
     p.add_argument("--train-dir", type=Path, default=DEFAULT_TRAIN_DIR)
     p.add_argument("--cache-dir", type=Path, default=ROOT / "runs" / "hw_search" / "cache",
                    help="finished (workload, seed, variant) runs, keyed by task, code, policy and engine: "

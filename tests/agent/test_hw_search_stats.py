@@ -84,3 +84,23 @@ def test_engine_fingerprint_is_the_engines_behaviour(monkeypatch, small_mlp, sma
 
     monkeypatch.setattr(evaluator, "_default_simulate", one_ulp_more)
     assert hw_search.engine_fingerprint(wls, space, "async28") != fp
+
+
+def test_settings_from_a_tuning_report(tmp_path):
+    """`--settings-from`: the benchmark runs with what the study chose, per budget."""
+    import json
+
+    report = {"studies": {
+        "nsga2": {"settings": {"pop16": {"pop_size": 16}, "pop64": {"pop_size": 64}},
+                  "choice": {"200": {"chosen": "pop16"}, "500": {"chosen": "pop64"}}},
+        "rl": {"settings": {"a": {"pool": 8, "local_options": {"constrained": True}, "preference": "mixed"}},
+               "choice": {"200": {"chosen": "a"}, "500": {"chosen": "a"}}}}}
+    path = tmp_path / "tuning.json"
+    path.write_text(json.dumps(report))
+    studied = hw_search.studied_from([path])
+    assert hw_search.variant_settings("nsga2", 200, studied) == {"pop_size": 16}
+    assert hw_search.variant_settings("nsga2", 500, studied) == {"pop_size": 64}
+    assert hw_search.run_plan("nsga2", [200, 500], studied) == [(200, [200]), (500, [500])]
+    assert hw_search.variant_settings("rl-no-ppo", 500, studied) == {"pool": 8, "local_options": {"constrained": True}}
+    assert hw_search.variant_settings("rl", 200, studied)["preference"] == "mixed"
+    assert hw_search.variant_settings("tpe", 500, studied) == hw_search.variant_settings("tpe", 500)  # not studied
