@@ -198,11 +198,12 @@ def _tpe_sampler_class():
     Optuna's independent TPE samples each parameter in its own `sample_independent` call, and
     each call splits all finished trials into "below" and "above" anew (feasibility of every
     trial, non-dominated sorting, hypervolume subset selection), although the split is the same
-    for every parameter of a trial. Profiled on a 500-simulation search (~1,060 trials), the
-    split was 60 % of TPE's time, 9/10 of it repeated work. This subclass does exactly what
+    for every parameter of a trial, and reads every trial's value of the parameter anew for its
+    two Parzen estimators. Profiled on a 500-simulation search (~1,060 trials), the split was
+    60 % of TPE's time, 9/10 of it repeated work. This subclass does exactly what
     `sample_independent` does for each parameter, in the same order and with the same random
-    draws, from one split (`sample_relative`, Optuna's hook for sampling several parameters at
-    once), so its proposals are identical (tested: `tests/agent/test_baselines.py`). It leans on
+    draws, from one split and one reading of the trials' values (`sample_relative`, Optuna's
+    hook for sampling several parameters at once), so its proposals are identical (tested: `tests/agent/test_baselines.py`). It leans on
     the sampler's private helpers, so it is tied to the pinned Optuna (pyproject.toml); the
     identity test fails if an upgrade changes them.
     """
@@ -226,11 +227,19 @@ def _tpe_sampler_class():
             if self._gamma is None:
                 self._gamma = tpe.default_gamma_multiobjective if study._is_multi_objective() else tpe.default_gamma
             below, above = tpe._split_trials(study, trials, self._gamma(len(trials)))
+            # Every trial suggests every parameter of the space, so reading all parameters of
+            # each trial once gives each parameter the observations `_build_parzen_estimator`
+            # would read for it alone (the other third of the time saved).
+            obs_below = self._get_internal_repr(below, search_space, study)
+            obs_above = self._get_internal_repr(above, search_space, study)
             out = {}
             for name, dist in search_space.items():  # `_sample`, one parameter at a time
                 one = {name: dist}
-                mpe_below = self._build_parzen_estimator(study, one, below, handle_below=True)
-                mpe_above = self._build_parzen_estimator(study, one, above, handle_below=False)
+                weights_below = np.ones(len(obs_below[name])) if study._is_multi_objective() else None
+                mpe_below = self._parzen_estimator_cls({name: obs_below[name]}, one,
+                                                       self._parzen_estimator_parameters, weights_below)
+                mpe_above = self._parzen_estimator_cls({name: obs_above[name]}, one,
+                                                       self._parzen_estimator_parameters)
                 samples = mpe_below.sample(self._rng.rng, self._n_ei_candidates)
                 best = self._compare(samples, self._compute_acquisition_func(samples, mpe_below, mpe_above))
                 out[name] = dist.to_external_repr(best[name])
