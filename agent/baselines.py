@@ -203,9 +203,9 @@ def _tpe_sampler_class():
     60 % of TPE's time, 9/10 of it repeated work. This subclass does exactly what
     `sample_independent` does for each parameter, in the same order and with the same random
     draws, from one split and one reading of the trials' values (`sample_relative`, Optuna's
-    hook for sampling several parameters at once), so its proposals are identical (tested: `tests/agent/test_baselines.py`). It leans on
-    the sampler's private helpers, so it is tied to the pinned Optuna (pyproject.toml); the
-    identity test fails if an upgrade changes them.
+    hook for sampling several parameters at once), so its proposals are identical (tested in
+    `tests/agent/test_baselines.py`). It leans on the sampler's private helpers, so it is tied
+    to the pinned Optuna (pyproject.toml); the identity test fails if an upgrade changes them.
     """
     import optuna
     from optuna.samplers._tpe import sampler as tpe
@@ -229,7 +229,7 @@ def _tpe_sampler_class():
             below, above = tpe._split_trials(study, trials, self._gamma(len(trials)))
             # Every trial suggests every parameter of the space, so reading all parameters of
             # each trial once gives each parameter the observations `_build_parzen_estimator`
-            # would read for it alone (the other third of the time saved).
+            # would read for it alone (that reading was a third of the time left after the split).
             obs_below = self._get_internal_repr(below, search_space, study)
             obs_above = self._get_internal_repr(above, search_space, study)
             out = {}
