@@ -1,5 +1,6 @@
-"""TPE's own time per search: Optuna's TPESampler as it is against the one-split-per-ask sampler
-of `agent.baselines` (the same proposals), on one benchmark workload, side by side.
+"""Independent TPE's own time per search: Optuna's TPESampler as it is against the
+one-split-per-ask sampler of `agent.baselines` (the same proposals), on one benchmark workload,
+side by side.
 
     python benchmarks/hw_search_tpe_time.py          # conv workload, seed 0, budget 500
 
@@ -37,7 +38,7 @@ def one(args: tuple) -> dict:
     ev = workloads.make_evaluator(wl, space, preset=preset, name=wname, targets=targets, budget=budget,
                                   use_ray=False)
     t0, c0, l0 = time.perf_counter(), time.process_time(), os.getloadavg()
-    figs = run_search("tpe", ev, seed=seed, shared_split=shared)
+    figs = run_search("tpe", ev, seed=seed, multivariate=False, shared_split=shared)  # independent TPE
     return {"sampler": "one split per ask" if shared else "Optuna TPESampler", "wall_s": time.perf_counter() - t0,
             "cpu_s": time.process_time() - c0, "simulation_s": ev.sim_seconds, "proposals": figs["proposals"],
             "simulated": figs["simulated"], "hypervolume_meeting_targets": figs["hypervolume_meeting_targets"],
