@@ -10,9 +10,14 @@
 #
 # Start it (from anywhere; it runs in its own process group, logs to runs/hw_search/rerun.log):
 #   PYTHON=/path/to/python setsid benchmarks/hw_search_rerun.sh < /dev/null > /dev/null 2>&1 &
-# Pause and resume every process of it (Python workers and their Ray daemons alike):
+# Pause and resume the processes that compute (the script, the Python workers, Ray's daemons):
 #   kill -STOP -- -$(cat runs/hw_search/rerun.pgid)     kill -CONT -- -$(cat runs/hw_search/rerun.pgid)
-# Nothing in it has a wall-clock timeout, so a paused run just continues where it was.
+# Ray's idle worker processes (ray::IDLE, unused: RLlib runs in the driver here) put themselves
+# in process groups of their own; the id is also the session's, so to pause every process:
+#   ps -o pid= -s $(cat runs/hw_search/rerun.pgid) | xargs -r kill -STOP     (and -CONT)
+# Nothing in it has a wall-clock timeout, so a paused run just continues where it was (tested:
+# paused 45 s inside the RL study). Only a pause during a Ray start-up can make it time out: it
+# is retried (hw_search.ray_for_rl), and a step that still fails stops the script; restart it.
 # Stop it: kill -TERM -- -$(cat runs/hw_search/rerun.pgid). Restart: the start command again;
 # every finished run of every step is cached (runs/hw_search/tuning-cache and cache, keyed by
 # task, settings, workload, engine behaviour and policy), so it resumes where it stopped. A
