@@ -26,6 +26,8 @@
 #   $PYTHON benchmarks/hw_search.py --cached-only --settings-from benchmarks/results/hw_search_tuning.json \
 #       benchmarks/results/hw_search_tuning_rl.json --markdown t.md --out /tmp/t.json --plot-dir /tmp/p
 # (only once steps 1 and 2 are done; `--cached-only` runs nothing.)
+# Bash reads a running script from the file as it goes: never edit this file in place while it
+# runs (write a new file and rename it over this one; the running copy keeps the old one).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
