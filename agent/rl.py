@@ -46,9 +46,11 @@ MOVE_PROPOSER = "archive-move"  # proposer name of the critic-screened archive m
 # rl study; docs/search.md "Settings"): the critic's candidates per move (`pool`), the archive
 # moves' options (`constrained`: aim at the front of the designs meeting the targets) and the
 # preference schedule of the PPO proposals. Another budget takes the nearest studied one.
+# Rerun on the engine with issue 11's cost model and today's policy (2026-12-01): unconstrained
+# moves at 200 and constrained ones at 500, both with the cycle (the old study had the reverse).
 RL_SETTINGS = {
-    200: {"pool": 16, "local_options": {"constrained": True}, "preference": "mixed"},
-    500: {"pool": 16, "local_options": {"constrained": False}, "preference": "cycle"},
+    200: {"pool": 16, "local_options": {"constrained": False}, "preference": "cycle"},
+    500: {"pool": 16, "local_options": {"constrained": True}, "preference": "cycle"},
 }
 
 

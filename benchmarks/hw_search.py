@@ -29,6 +29,7 @@ seed) with a one-sided Wilcoxon signed-rank test against NSGA-II's own; wall-clo
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
@@ -70,32 +71,54 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "hw_search.json"
 DEFAULT_TRAIN_DIR = ROOT / "runs" / "hw_search" / "trained-digits-dvs"
 
 
-def variant_settings(variant: str, budget: int) -> dict:
+def studied_from(reports: list) -> dict:
+    """{method: {budget: settings}} chosen by `benchmarks/hw_search_tuning.py` reports (JSON
+    files), for `--settings-from`: the benchmark then runs with what the study on the tuning
+    set chose, without waiting for the code's constants to be updated to it."""
+    out: dict = {}
+    for path in reports:
+        for study, rep in json.loads(Path(path).read_text())["studies"].items():
+            out[study] = {int(b): rep["settings"][c["chosen"]] for b, c in rep["choice"].items()}
+    return out
+
+
+def _nearest(table: dict, budget: int):
+    return table[min(table, key=lambda b: (abs(np.log(b / budget)), b))]
+
+
+def variant_settings(variant: str, budget: int, studied: Optional[dict] = None) -> dict:
     """The studied settings a variant runs with at `budget`, as `run_search` keyword arguments
-    (part of each run's cache key)."""
+    (part of each run's cache key): the code's constants, or those of `studied` (`studied_from`)
+    for the methods it holds."""
     from agent import baselines, rl
 
     method = VARIANTS[variant][0]
+    study = (studied or {}).get("rl" if method == "moves" else method)
     if method == "nsga2":
-        return {"pop_size": baselines.nsga2_population(budget)}
+        pop = _nearest(study, budget)["pop_size"] if study else baselines.per_budget(baselines.NSGA2_POPULATION,
+                                                                                      budget)
+        return {"pop_size": max(4, min(pop, budget // 2))}
     if method == "tpe":
+        if study:
+            st = _nearest(study, budget)
+            return {"n_startup_trials": max(1, min(st["n_startup_trials"], budget)), "multivariate": st["multivariate"]}
         return {"n_startup_trials": baselines.tpe_startup(budget), "multivariate": baselines.TPE_MULTIVARIATE}
     if method in ("rl", "moves"):
-        st = rl.rl_settings(budget)
+        st = _nearest(study, budget) if study else rl.rl_settings(budget)
         out = {"pool": st["pool"], "local_options": dict(st["local_options"])}
         if method == "rl" and VARIANTS[variant][1].get("local_moves") == 0:
             out = {}  # PPO only: no archive moves, so neither pool nor move options apply
         if method == "rl":
-            out["preference"] = st["preference"]
+            out["preference"] = st.get("preference", "cycle")  # older study reports: the cycle implied
         return out
     return {}
 
 
-def run_plan(variant: str, budgets) -> list[tuple[int, list[int]]]:
+def run_plan(variant: str, budgets, studied: Optional[dict] = None) -> list[tuple[int, list[int]]]:
     """(run budget, budgets reported from that run): one run per budget when the studied
     settings differ between budgets, else one run with the largest budget, truncated."""
     budgets = sorted(budgets)
-    settings = [variant_settings(variant, b) for b in budgets]
+    settings = [variant_settings(variant, b, studied) for b in budgets]
     if all(st == settings[-1] for st in settings):
         return [(budgets[-1], budgets)]
     return [(b, [b]) for b in budgets]
@@ -233,19 +256,73 @@ def _hash_files(files) -> str:
     return h.hexdigest()[:16]
 
 
-def engine_fingerprint() -> str:
-    return _hash_files(sorted((ROOT / "trueasync").glob("_core*.so")))
+# Result arrays of a SimResult that the fingerprint hashes (all of them but wall time and the
+# optional trace and timeline, which the searches never request).
+_RESULT_ARRAYS = ("energy_j", "latency_s", "spikes_per_layer", "output_spike_counts", "core_utilisation",
+                  "core_dynamic_energy_j", "core_of", "area_mm2", "static_power_w", "critical_path_s",
+                  "serial_time_s", "quiescent_s")
+
+
+def fingerprint_designs(ev: Evaluator) -> list:
+    """Three fixed designs per workload: its reference design, and two that differ from it in
+    every axis but the mesh (so the fingerprint exercises weight width, lanes, FIFO depth, link
+    width, voltage, cores per tile and all three mappings). A variant the workload cannot hold
+    is left out (deterministically: the same designs on every machine)."""
+    from agent.space import check_design
+
+    ref = ev.reference_arch()
+    bits = min((b for b in (2, 4, 8) if b >= ev.needs.weight_bits), default=ref.weight_bits)
+    variants = [
+        dataclasses.replace(ref, weight_bits=bits, synapse_lanes=4, fifo_depth=2, link_width_bits=16,
+                            voltage_v=0.6, mapping="spread"),
+        dataclasses.replace(ref, cores_per_tile=2, synapse_lanes=16, fifo_depth=32, link_width_bits=64,
+                            voltage_v=0.9, mapping="locality"),
+    ]
+    return [ref] + [a for a in variants if not (check_design(a, ev.needs) or ev._map_reasons(a))]
+
+
+def engine_fingerprint(wls: dict, space, preset: str) -> str:
+    """What a run's figures depend on in the engine, as behaviour, not bytes.
+
+    Hashing the `_core*.so` bytes threw the whole cache away on every rebuild, also on those
+    that change nothing a search sees (a faster engine with bit-identical results, a new
+    compiler). This hashes instead the cost preset's data and the complete results (every
+    count, energy and time as float64 bytes, per sample; the mapping; area and static power) of
+    simulating three fixed designs per workload (`fingerprint_designs`) under the benchmark's
+    evaluator settings: a change to the cost model, the timing, the functional pass or the
+    mapper that moves any of those numbers changes it, one that moves none keeps the cache.
+    What it cannot see (a change that alters only other designs) is a change that no fixed
+    probe could rule out; `--no-cache` reruns everything after such an engine change.
+    """
+    from trueasync._convert import costs_json
+
+    h = hashlib.sha256(costs_json(preset)[1].encode())
+    for wname in sorted(wls):
+        ev = workloads.make_evaluator(wls[wname], space, preset=preset, name=wname, use_ray=False)
+        for arch in fingerprint_designs(ev):
+            h.update(repr(sorted(dataclasses.asdict(arch).items())).encode())
+            r = ev.simulate_fn(ev.network, arch, ev.inputs, semantics=ev.semantics, preset=ev.preset,
+                               threads=ev.threads)
+            for name in _RESULT_ARRAYS:
+                h.update(name.encode())
+                h.update(np.ascontiguousarray(np.asarray(getattr(r, name), dtype=np.float64)).tobytes())
+            for table in (r.counts, r.energy_breakdown_j):
+                for k in sorted(table):
+                    h.update(k.encode())
+                    h.update(np.ascontiguousarray(np.asarray(table[k], dtype=np.float64)).tobytes())
+    return h.hexdigest()[:16]
 
 
 def policy_fingerprint(policy: Optional[str]) -> str:
+    """The pre-trained policy's weights (`*.pt`): RL's warm start depends on them, bytewise."""
     pol = Path(policy) if policy else ROOT / "agent" / "policy"
     return _hash_files(sorted(pol.glob("*.pt")) if pol.is_dir() else [pol])
 
 
-def code_fingerprint(policy: Optional[str]) -> str:
+def code_fingerprint(policy: Optional[str], wls: dict, space, preset: str) -> str:
     """Engine and policy: what a run's figures depend on besides the search code and its
     settings (`variant_settings` records those in each task)."""
-    return engine_fingerprint() + policy_fingerprint(policy)
+    return engine_fingerprint(wls, space, preset) + policy_fingerprint(policy)
 
 
 def uses_policy(variant: str) -> bool:
@@ -536,17 +613,19 @@ def run(args) -> dict:
     if args.workloads:
         wls = {k: v for k, v in wls.items() if k in args.workloads}
     variants = args.variants
+    studied = studied_from(args.settings_from)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     results = {"config": {
         "command": "python benchmarks/hw_search.py " + " ".join(args.argv), "set": args.set,
         "budgets": budgets, "seeds": seeds, "preset": preset, "variants": variants,
         "space": space.to_dict(), "policy": str(args.policy or rl.DEFAULT_CHECKPOINT),
-        "settings": {v: {str(b): variant_settings(v, b) for b in budgets} for v in variants},
-        "runs_per_variant": {v: run_plan(v, budgets) for v in variants},
+        "settings": {v: {str(b): variant_settings(v, b, studied) for b in budgets} for v in variants},
+        "settings_from": [str(p) for p in args.settings_from],
+        "runs_per_variant": {v: run_plan(v, budgets, studied) for v in variants},
         "machine_start": machine(), "jobs": args.jobs,
     }, "workloads": {}}
     tasks, meta = [], {}
-    results["config"]["engine_fingerprint"] = engine_fingerprint()
+    results["config"]["engine_fingerprint"] = engine_fingerprint(wls, space, preset)
     results["config"]["policy_fingerprint"] = policy_fingerprint(args.policy)
     for wname, wl in wls.items():
         targets, ref = targets_for(wl, space, preset)
@@ -557,7 +636,7 @@ def run(args) -> dict:
         for wname in wls:
             targets = Targets(**meta[wname]["targets"])
             for variant in variants:
-                for run_budget, report in run_plan(variant, budgets):
+                for run_budget, report in run_plan(variant, budgets, studied):
                     tasks.append({
                         "set": args.set, "quick": args.quick, "train_dir": train_dir, "workload": wname,
                         "seed": seed, "variant": variant, "targets": targets.to_dict(),
@@ -566,7 +645,7 @@ def run(args) -> dict:
                         "workload_fingerprint": meta[wname]["fingerprint"],
                         "engine": results["config"]["engine_fingerprint"],
                         "policy_fingerprint": results["config"]["policy_fingerprint"] if uses_policy(variant) else None,
-                        "settings": variant_settings(variant, run_budget),
+                        "settings": variant_settings(variant, run_budget, studied),
                         "cache_dir": None if args.no_cache else str(args.cache_dir)})
     if args.cached_only:  # report what is finished: (seed, variant) done for every workload
         ok: dict = {}
@@ -605,6 +684,9 @@ def main(argv=None) -> int:
     p.add_argument("--preset", default=None)
     p.add_argument("--policy", default=None, help="pre-trained policy dir (default agent/policy)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (each runs its own Ray)")
+    p.add_argument("--settings-from", type=Path, nargs="+", default=[],
+                   help="settings-study reports (benchmarks/hw_search_tuning.py --out) whose chosen settings "
+                   "replace the code's constants for the methods they studied")
     p.add_argument("--train-dir", type=Path, default=DEFAULT_TRAIN_DIR)
     p.add_argument("--cache-dir", type=Path, default=ROOT / "runs" / "hw_search" / "cache",
                    help="finished (workload, seed, variant) runs, keyed by task, code, policy and engine: "

@@ -53,9 +53,12 @@ STUDIES = {
                          "startup30-multivariate": {"n_startup_trials": 30, "multivariate": True}},
             "default_settings": ["startup10-independent", "startup10-multivariate"]},
     "rl": {"method": "rl", "per_budget": False, "seeds": 2,
-           "settings": {"pool16-unconstrained-cycle": {"pool": 16, "local_options": {"constrained": False}},
-                        "pool16-constrained-cycle": {"pool": 16, "local_options": {"constrained": True}},
-                        "pool8-constrained-cycle": {"pool": 8, "local_options": {"constrained": True}},
+           "settings": {"pool16-unconstrained-cycle": {"pool": 16, "local_options": {"constrained": False},
+                                                       "preference": "cycle"},
+                        "pool16-constrained-cycle": {"pool": 16, "local_options": {"constrained": True},
+                                                     "preference": "cycle"},
+                        "pool8-constrained-cycle": {"pool": 8, "local_options": {"constrained": True},
+                                                    "preference": "cycle"},
                         "pool16-constrained-mixed": {"pool": 16, "local_options": {"constrained": True},
                                                      "preference": "mixed"}},
            "default_settings": ["pool16-unconstrained-cycle", "pool16-constrained-cycle",
@@ -129,7 +132,7 @@ def main(argv=None) -> int:
     preset = args.preset or workloads.default_preset()
     space = workloads.laptop_space()
     tasks = []
-    fp = hw_search.code_fingerprint(args.policy)
+    fp = hw_search.code_fingerprint(args.policy, workloads.tuning_workloads(), space, preset)
     chosen_settings = {s: (list(STUDIES[s]["settings"]) if args.all_settings else
                            STUDIES[s].get("default_settings", list(STUDIES[s]["settings"]))) for s in args.studies}
     targets = {w: hw_search.targets_for(wl, space, preset)[0] for w, wl in workloads.tuning_workloads().items()}

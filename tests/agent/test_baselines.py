@@ -169,3 +169,38 @@ def test_baselines_propose_only_values_some_design_could_make_feasible(algo):
     run_search(algo, ev, seed=2)
     assert ev.n_simulated == 8 and all(r.design["weight_bits"] == 8 for r in ev.archive.records)
     assert ev.archive.best_edp(meeting_targets=True) is not None
+
+
+def test_tpe_shared_split_proposes_exactly_what_optunas_sampler_does(small_mlp):
+    """The one-split-per-ask sampler is a speed-up, not another baseline: design for design the
+    archive equals that of Optuna's own TPESampler with the same seed, repeats included."""
+    archives = {}
+    for shared in (True, False):
+        ev = surrogate_evaluator(small_mlp, budget=40, use_ray=False, targets=Targets(max_area_mm2=50.0))
+        figs = run_search("tpe", ev, seed=7, multivariate=False, shared_split=shared)
+        archives[shared] = ([tuple(sorted(r.design.items())) for r in ev.archive.records], figs["proposals"])
+    assert archives[True] == archives[False]
+    assert archives[True][1] > 40  # it did re-propose designs, so repeats were part of the comparison
+
+
+def test_tpe_repeats_cost_no_budget_and_the_proposals_are_capped(small_mlp):
+    import optuna
+
+    told = []
+    real_tell = optuna.study.Study.tell
+
+    def tell(self, trial, values=None, state=None, **kw):
+        told.append(state or "complete")
+        return real_tell(self, trial, values, state, **kw)
+
+    ev = surrogate_evaluator(small_mlp, budget=30, use_ray=False, targets=Targets(max_area_mm2=50.0))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(optuna.study.Study, "tell", tell)
+        figs = run_search("tpe", ev, seed=4, multivariate=False)  # independent TPE repeats itself early
+    simulated = [r for r in ev.archive.records if r.fits]
+    assert figs["simulated"] == 30 == len(simulated) == len({tuple(sorted(r.design.items())) for r in simulated})
+    assert figs["proposals"] > len(ev.archive.records)  # some proposals repeated a design: no budget spent on them
+    assert len(told) == figs["proposals"] and set(told) == {"complete"}  # each one told, as Optuna's FAQ does
+    ev = surrogate_evaluator(small_mlp, budget=1000, use_ray=False)
+    figs = run_search("tpe", ev, seed=4, max_proposals=25)
+    assert figs["proposals"] == 25 and figs["simulated"] <= 25

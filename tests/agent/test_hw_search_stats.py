@@ -55,3 +55,52 @@ def test_summary_ratios_and_rank_tests():
     out = hw_search.summarise(runs, [10], ["rl", "nsga2"])["10"]
     assert out["rl"]["seeds"] == [0, 1, 2, 3] and out["tests"]["seeds"] == {"rl": 4, "nsga2": 5}
     assert np.isclose(out["rl"]["hypervolume_meeting_targets_median"], 0.615)
+
+
+def test_engine_fingerprint_is_the_engines_behaviour(monkeypatch, small_mlp, small_conv):
+    """The cache key follows results, not the binary's bytes: the same on a second call, and
+    changed by another preset or by one ulp of one sample's energy."""
+    import dataclasses
+
+    from agent import evaluator, workloads
+
+    space = workloads.laptop_space()
+    wls = {"mlp": small_mlp, "conv": small_conv}
+    fp = hw_search.engine_fingerprint(wls, space, "async28")
+    assert len(fp) == 16 and hw_search.engine_fingerprint(wls, space, "async28") == fp
+    assert hw_search.engine_fingerprint(wls, space, "loihi") != fp
+    assert hw_search.engine_fingerprint({"mlp": small_mlp}, space, "async28") != fp
+    ev = workloads.make_evaluator(small_mlp, space, preset="async28", use_ray=False)
+    designs = hw_search.fingerprint_designs(ev)
+    assert len(designs) == 3 and {a.mapping for a in designs} == {"packed", "spread", "locality"}
+
+    real = evaluator._default_simulate
+
+    def one_ulp_more(*args, **kw):
+        r = real(*args, **kw)
+        e = r.energy_j.copy()
+        e[-1] = np.nextafter(e[-1], np.inf)
+        return dataclasses.replace(r, energy_j=e)
+
+    monkeypatch.setattr(evaluator, "_default_simulate", one_ulp_more)
+    assert hw_search.engine_fingerprint(wls, space, "async28") != fp
+
+
+def test_settings_from_a_tuning_report(tmp_path):
+    """`--settings-from`: the benchmark runs with what the study chose, per budget."""
+    import json
+
+    report = {"studies": {
+        "nsga2": {"settings": {"pop16": {"pop_size": 16}, "pop64": {"pop_size": 64}},
+                  "choice": {"200": {"chosen": "pop16"}, "500": {"chosen": "pop64"}}},
+        "rl": {"settings": {"a": {"pool": 8, "local_options": {"constrained": True}, "preference": "mixed"}},
+               "choice": {"200": {"chosen": "a"}, "500": {"chosen": "a"}}}}}
+    path = tmp_path / "tuning.json"
+    path.write_text(json.dumps(report))
+    studied = hw_search.studied_from([path])
+    assert hw_search.variant_settings("nsga2", 200, studied) == {"pop_size": 16}
+    assert hw_search.variant_settings("nsga2", 500, studied) == {"pop_size": 64}
+    assert hw_search.run_plan("nsga2", [200, 500], studied) == [(200, [200]), (500, [500])]
+    assert hw_search.variant_settings("rl-no-ppo", 500, studied) == {"pool": 8, "local_options": {"constrained": True}}
+    assert hw_search.variant_settings("rl", 200, studied)["preference"] == "mixed"
+    assert hw_search.variant_settings("tpe", 500, studied) == hw_search.variant_settings("tpe", 500)  # not studied
