@@ -46,11 +46,13 @@ MOVE_PROPOSER = "archive-move"  # proposer name of the critic-screened archive m
 # rl study; docs/search.md "Settings"): the critic's candidates per move (`pool`), the archive
 # moves' options (`constrained`: aim at the front of the designs meeting the targets) and the
 # preference schedule of the PPO proposals. Another budget takes the nearest studied one.
-# Rerun on the engine with issue 11's cost model and today's policy (2026-12-01): unconstrained
-# moves at 200 and constrained ones at 500, both with the cycle (the old study had the reverse).
+# The study's rerun on today's engine and policy (2026-12-01) chose unconstrained moves at 200
+# and constrained ones at 500, both with the cycle; the benchmark rerun runs with those
+# (`hw_search.py --settings-from`), and they become these defaults when it lands with
+# re-measured `ancoef explore` figures (explore's searches use these; docs/search.md).
 RL_SETTINGS = {
-    200: {"pool": 16, "local_options": {"constrained": False}, "preference": "cycle"},
-    500: {"pool": 16, "local_options": {"constrained": True}, "preference": "cycle"},
+    200: {"pool": 16, "local_options": {"constrained": True}, "preference": "mixed"},
+    500: {"pool": 16, "local_options": {"constrained": False}, "preference": "cycle"},
 }
 
 
