@@ -174,8 +174,11 @@ def costs_from_proto(m, where: str = "request") -> Union[str, tm.CostModel]:
 
 def simulate_request_from_proto(m: pb.SimulateRequest, network: Optional[tm.Network] = None) -> dict:
     """Keyword arguments for `trueasync.simulate` (`network`: already converted, e.g. cached)."""
-    for field in ("network", "architecture", "input"):
-        if not m.HasField(field) and not (field == "network" and network is not None):
+    if network is None and not m.HasField("network"):
+        raise SimulationError("request.network is missing (send it, or set request.network_id to the id "
+                              "RegisterNetwork returned)")
+    for field in ("architecture", "input"):
+        if not m.HasField(field):
             raise SimulationError(f"request.{field} is missing")
     kwargs = {
         "network": network if network is not None else network_from_proto(m.network),
