@@ -91,12 +91,14 @@ def _layer_from_proto(m: pb.Layer, where: str):
 
 
 def _projection_from_proto(m: pb.Projection, sizes: dict, where: str):
+    # arrays in the wire's own types (sint32 weights, uint32 indices): the engine's conversion of
+    # int32 is a third of int64's, per call, on a cached network
     for end in ("pre", "post"):
         if getattr(m, end) not in sizes:
             raise SimulationError(f"{where}.{end}: no layer is named {getattr(m, end)!r}")
     kind = m.WhichOneof("connectivity")
     if kind == "dense":
-        w = np.asarray(m.dense.weights, dtype=np.int64)
+        w = np.asarray(m.dense.weights, dtype=np.int32)
         n_pre, n_post = sizes.get(m.pre, 0), sizes.get(m.post, 0)
         if w.size != n_pre * n_post:
             raise SimulationError(f"{where}.dense.weights has {w.size} values, expected {n_pre} x {n_post}")
@@ -104,7 +106,7 @@ def _projection_from_proto(m: pb.Projection, sizes: dict, where: str):
     if kind == "conv2d":
         c = m.conv2d
         shape = (c.out_channels, c.in_channels, c.kernel_h, c.kernel_w)
-        w = np.asarray(c.weights, dtype=np.int64)
+        w = np.asarray(c.weights, dtype=np.int32)
         if w.size != int(np.prod(shape)):
             raise SimulationError(f"{where}.conv2d.weights has {w.size} values, expected shape {list(shape)}")
         return tm.Conv2dProjection(m.pre, m.post, w.reshape(shape), stride=c.stride, padding=c.padding)
@@ -113,9 +115,9 @@ def _projection_from_proto(m: pb.Projection, sizes: dict, where: str):
         return tm.SparseProjection(
             m.pre,
             m.post,
-            np.asarray(s.pre_index, dtype=np.int64),
-            np.asarray(s.post_index, dtype=np.int64),
-            np.asarray(s.weights, dtype=np.int64),
+            np.asarray(s.pre_index, dtype=np.uint32),
+            np.asarray(s.post_index, dtype=np.uint32),
+            np.asarray(s.weights, dtype=np.int32),
         )
     raise SimulationError(f"{where}.connectivity is not set (dense, conv2d or sparse)")
 
