@@ -106,6 +106,11 @@ def network_id(canonical: bytes) -> str:
     return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
 
+# Requests larger than this have their inline network split out of the bytes unparsed (a half
+# megabyte network parses in about a millisecond, and is found in the cache by its digest).
+SPLIT_ABOVE_BYTES = 64 << 10
+
+
 class NetworkCache:
     """Converted networks by network_id, bounded by a count and by the bytes of their serialised
     form (GetLimits.max_cached_networks, .max_cached_network_bytes); least recently used out first."""
@@ -161,8 +166,11 @@ class SimulatorServicer:
         """The request without its network, and the network: converted from the inline bytes (or
         their cached conversion), or the registered one its network_id names."""
         try:
-            network_bytes, rest = split_field(raw, 1)
-            request = pb.SimulateRequest.FromString(rest if network_bytes is not None else raw)
+            if len(raw) <= SPLIT_ABOVE_BYTES:  # a network by id, or a small one: one parse is cheaper than a scan
+                network_bytes, request = None, pb.SimulateRequest.FromString(raw)
+            else:
+                network_bytes, rest = split_field(raw, 1)
+                request = pb.SimulateRequest.FromString(rest if network_bytes is not None else raw)
         except Exception as exc:  # noqa: BLE001 - any parse failure is the client's bytes
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"request is not a SimulateRequest: {exc}")
         self._check_input(request)
@@ -173,10 +181,8 @@ class SimulatorServicer:
             return request, self._inline(network_bytes)
         if source == "network_id":
             return request, self._registered(request.network_id, context)
-        if source == "network":  # repeated occurrences, merged by the full parse
-            network = wire.network_from_proto(request.network)
-            self._check_network(network)
-            return request, network
+        if source == "network":  # a small request, or repeated occurrences merged by the full parse
+            return request, self._inline(request.network.SerializeToString())
         return request, None
 
     def _inline(self, network_bytes: bytes) -> ta.Network:
@@ -414,9 +420,15 @@ def _record(result: ta.SimResult, kwargs: dict) -> None:
     _record_many([result], kwargs, result.wall_s)
 
 
+_SIMULATIONS: dict = {}  # (preset, semantics, schedule) -> its counter (a labels() lookup costs more than inc)
+
+
 def _record_many(results: list, kwargs: dict, wall_s: float) -> None:
-    metrics.simulations.labels(preset=_preset_label(kwargs["preset"]), semantics=kwargs["semantics"],
-                               schedule=kwargs.get("schedule", "asynchronous")).inc()
+    labels = (_preset_label(kwargs["preset"]), kwargs["semantics"], kwargs.get("schedule", "asynchronous"))
+    counter = _SIMULATIONS.get(labels)
+    if counter is None:
+        counter = _SIMULATIONS[labels] = metrics.simulations.labels(*labels)
+    counter.inc()
     ops = sum(int(r.counts["synaptic_ops"].sum()) for r in results)
     metrics.simulated_samples.inc(sum(r.n_samples for r in results))
     metrics.simulated_synaptic_ops.inc(ops)
