@@ -171,7 +171,7 @@ class _Serialised:
         self.ref = weakref.ref(network)
         self.layers = tuple(network.layers)
         self.projections = tuple(network.projections)
-        self.arrays = [a.copy() for p in network.projections for a in _arrays(p)]
+        self.arrays = [(a.dtype, a.shape, a.tobytes()) for p in network.projections for a in _arrays(p)]
 
     def same(self, network: tm.Network) -> bool:
         if self.ref() is not network or tuple(network.layers) != self.layers:
@@ -180,7 +180,8 @@ class _Serialised:
                 p is not q for p, q in zip(network.projections, self.projections)):
             return False
         now = [a for p in network.projections for a in _arrays(p)]
-        return all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(now, self.arrays))
+        return all(a.dtype == dtype and a.shape == shape and a.tobytes() == raw
+                   for a, (dtype, shape, raw) in zip(now, self.arrays))
 
 
 class SimulatorClient(_Channel):

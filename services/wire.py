@@ -429,16 +429,17 @@ def simulate_response_from_proto(m: pb.SimulateResponse, samples=None, trace: bo
     def rows(name, dtype, width):
         return np.array([list(getattr(f, name)) for f in figs], dtype=dtype).reshape(n, width)
 
-    counts = [dict(f.counts) for f in figs]
-    energy = [dict(f.energy_breakdown_j) for f in figs]
+    def columns(maps, keys, dtype):  # one array per key, over samples (one conversion, then copies)
+        table = np.array([[m[k] for k in keys] for m in maps], dtype=dtype).reshape(n, len(keys))
+        return {k: table[:, j].copy() for j, k in enumerate(keys)}
 
     return SimResult(
         semantics=_SEMANTICS.get(m.semantics, "timestep"),
         preset=m.preset,
         energy_j=per_sample("energy_j", np.float64),
         latency_s=per_sample("latency_s", np.float64),
-        energy_breakdown_j={k: np.array([e[k] for e in energy], dtype=np.float64) for k in units},
-        counts={k: np.array([c[k] for c in counts], dtype=np.uint64) for k in counts_keys},
+        energy_breakdown_j=columns([f.energy_breakdown_j for f in figs], units, np.float64),
+        counts=columns([f.counts for f in figs], counts_keys, np.uint64),
         spikes_per_layer=rows("spikes_per_layer", np.uint64, len(m.layer_names)),
         output_spike_counts=rows("output_spike_counts", np.uint64, len(figs[0].output_spike_counts) if n else 0),
         core_utilisation=rows("core_utilisation", np.float64, len(figs[0].core_utilisation) if n else 0),
