@@ -245,13 +245,13 @@ class SimulatorClient(_Channel):
                 del cls._BY_OBJECT[k]
         return entry
 
-    def _register(self, entry: _Serialised) -> Optional[str]:
-        """The server's network_id of `entry`, registering it there; None where it does not keep
-        networks that large (RESOURCE_EXHAUSTED): then the network goes inline."""
+    def _register(self, entry: _Serialised, refused: Optional[str] = None) -> Optional[str]:
+        """The server's network_id of `entry`, registering it there; `refused` where the server
+        will not keep a network that large (RESOURCE_EXHAUSTED; None: then the network goes inline)."""
         try:
             network_id = self._register_raw(entry.raw, timeout=self.timeout_s).network_id
         except grpc.RpcError as err:
-            if err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            if err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and refused is None:
                 return None
             _raise(err)
         with self._lock:
@@ -262,14 +262,7 @@ class SimulatorClient(_Channel):
         """Register `network` on the server (RegisterNetwork); its network_id. `simulate` does it
         by itself; this is for a client that builds its own SimulateRequest."""
         self.channel()
-        entry = self._serialised(network)
-        try:
-            response = self._register_raw(entry.raw, timeout=self.timeout_s)
-        except grpc.RpcError as err:
-            _raise(err)
-        with self._lock:
-            self._ids[entry.key] = response.network_id
-        return response.network_id
+        return self._register(self._serialised(network), refused="raise")
 
     def _by_id(self, entry: _Serialised, rest: pb.SimulateRequest, send):
         """`send(request bytes)` naming the network by its id (registered first where this client
