@@ -359,7 +359,8 @@ class _Deadlines:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="deadlines", daemon=True)
                 self._thread.start()
-            self._cv.notify()
+            if self._heap[0] is entry:  # the watcher sleeps until the earliest: wake it for a new earliest only
+                self._cv.notify()
         return entry
 
     def discard(self, entry: list) -> None:

@@ -14,7 +14,7 @@ from services import wire
 from services.client import SimulatorClient
 from services.proto.ancoef.v1 import simulator_pb2 as pb
 from services.proto.ancoef.v1 import simulator_pb2_grpc
-from tests.services.test_sim_service import assert_same, conv_case, reference_case
+from tests.services.test_sim_service import assert_same, case  # noqa: F401 - case: the reference and conv workloads
 from trueasync.workload import generate_mlp
 
 RN = "/ancoef.v1.SimulatorService/RegisterNetwork"
@@ -38,13 +38,6 @@ def _registrations(server) -> float:
 def _mlp(seed: int):
     wl = generate_mlp((24, 16, 8), timesteps=6, rate=0.4, samples=2, mesh=(1, 1), seed=seed)
     return wl.network, ta.Architecture(mesh_width=1, mesh_height=1), wl.inputs, dict(preset="async28", threads=1)
-
-
-@pytest.fixture(params=["reference", "conv"])
-def case(request):
-    if request.param == "reference":
-        return reference_case(request.getfixturevalue("reference_workload"))
-    return conv_case()
 
 
 @pytest.mark.parametrize("mode", ["unary", "stream"])
