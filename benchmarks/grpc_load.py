@@ -1,13 +1,17 @@
 """Load on the simulator service: what gRPC adds to a simulation, side by side with the in-process call.
 
     python benchmarks/grpc_load.py                       # 1 and 4 clients, tiny and reference workloads
+    python benchmarks/grpc_load.py --inline              # also the network sent inline with every call
     python benchmarks/grpc_load.py --clients 1 --quick   # a quick look
 
 For each workload and client count, the same number of requests is made twice in one run (in
 alternating rounds, so that both see the same machine noise): by CLIENTS processes calling
 `trueasync.simulate` in-process, and by CLIENTS processes calling
 `services.client.SimulatorClient.simulate` on an `ancoef serve sim --max-concurrent CLIENTS`
-started by this script on 127.0.0.1 (port 0). Every call uses one engine thread. Per call the
+started by this script on 127.0.0.1 (port 0). The client registers the network once
+(RegisterNetwork) and names it by its network_id afterwards, as it does by default; with
+--inline a third mode, in the same rounds, sends the network inline with every call
+(`SimulatorClient(register_networks=False)`). Every call uses one engine thread. Per call the
 latency is timed around the whole call (request building and result conversion included).
 Reported: throughput (clients / mean latency), p50 and p99 latency, engine wall time, CPU time
 per call (the clients' plus, for gRPC, the server's share: what a loaded machine disturbs least),
@@ -54,7 +58,7 @@ def load_case(name: str):
 
 def worker(args) -> dict:
     """One client process: warm-up calls, then `n` timed calls."""
-    case, endpoint, n, warmup = args
+    case, endpoint, n, warmup, inline = args
     network, arch, inputs, kw = load_case(case)
     if endpoint is None:
         import trueasync as ta
@@ -63,7 +67,7 @@ def worker(args) -> dict:
     else:
         from services.client import SimulatorClient
 
-        simulate = SimulatorClient(endpoint).simulate
+        simulate = SimulatorClient(endpoint, register_networks=not inline).simulate
     errors, latencies, engine = 0, [], []
     cpu0 = time.process_time()
     for i in range(warmup + n):
@@ -81,11 +85,11 @@ def worker(args) -> dict:
     return {"latencies_s": latencies, "engine_s": engine, "errors": errors, "cpu_s": time.process_time() - cpu0}
 
 
-def run_clients(case: str, endpoint, clients: int, requests: int, warmup: int) -> list[dict]:
+def run_clients(case: str, endpoint, clients: int, requests: int, warmup: int, inline: bool = False) -> list[dict]:
     per = [requests // clients + (1 if i < requests % clients else 0) for i in range(clients)]
     ctx = mp.get_context("spawn")
     with ctx.Pool(clients) as pool:
-        return pool.map(worker, [(case, endpoint, n, warmup) for n in per])
+        return pool.map(worker, [(case, endpoint, n, warmup, inline) for n in per])
 
 
 def server_cpu_s(pid: int) -> float:
@@ -132,6 +136,8 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=3,
                    help="in-process and gRPC runs alternate this many times, the requests split among them (default 3)")
     p.add_argument("--quick", action="store_true", help="a tenth of the requests")
+    p.add_argument("--inline", action="store_true",
+                   help="also measure the network sent inline with every call (no RegisterNetwork), beside")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "grpc_load.json")
     args = p.parse_args(argv)
     cases = {"tiny": args.requests}
@@ -141,60 +147,78 @@ def main(argv=None) -> int:
         print(f"skipping the reference workload: {REFERENCE}.json is absent", file=sys.stderr)
     if args.quick:
         cases = {k: max(args.clients[-1] * 2, v // 10) for k, v in cases.items()}
-    load_start = os.getloadavg()
+    load_start, uptime_start = os.getloadavg(), uptime()
+    modes = ["grpc"] + (["grpc_inline"] if args.inline else [])
     rows = []
     for clients in args.clients:
         server, endpoint = start_server(clients)
         try:
             for case, n in cases.items():
-                local, remote, cpu = [], [], 0.0
-                for _ in range(args.rounds):  # alternate, so that both modes see the same machine noise
-                    local += run_clients(case, None, clients, max(clients, n // args.rounds), args.warmup)
-                    before = server_cpu_s(server.pid)
-                    remote += run_clients(case, endpoint, clients, max(clients, n // args.rounds), args.warmup)
-                    cpu += server_cpu_s(server.pid) - before
-                local = figures(local, clients)
-                remote = figures(remote, clients, cpu, args.rounds * clients * args.warmup)
-                added_ms = remote["p50_ms"] - local["p50_ms"]
-                rows.append({"workload": case, "clients": clients, "in_process": local, "grpc": remote,
-                             "overhead_p50_ms": added_ms, "overhead_p50_pct": 100 * added_ms / local["p50_ms"],
-                             "overhead_cpu_ms": remote["cpu_ms_per_call"] - local["cpu_ms_per_call"]})
+                local, remote, cpu = [], {m: [] for m in modes}, dict.fromkeys(modes, 0.0)
+                per_round = max(clients, n // args.rounds)
+                for _ in range(args.rounds):  # alternate, so that every mode sees the same machine noise
+                    local += run_clients(case, None, clients, per_round, args.warmup)
+                    for mode in modes:
+                        before = server_cpu_s(server.pid)
+                        remote[mode] += run_clients(case, endpoint, clients, per_round, args.warmup,
+                                                    inline=mode == "grpc_inline")
+                        cpu[mode] += server_cpu_s(server.pid) - before
+                row = {"workload": case, "clients": clients, "in_process": figures(local, clients)}
+                for mode in modes:
+                    f = row[mode] = figures(remote[mode], clients, cpu[mode], args.rounds * clients * args.warmup)
+                    added_ms = f["p50_ms"] - row["in_process"]["p50_ms"]
+                    f["overhead_p50_ms"] = added_ms
+                    f["overhead_p50_pct"] = 100 * added_ms / row["in_process"]["p50_ms"]
+                    f["overhead_cpu_ms"] = f["cpu_ms_per_call"] - row["in_process"]["cpu_ms_per_call"]
+                # the default path's overhead at the top level of the row, as before
+                row.update({k: row["grpc"][k] for k in ("overhead_p50_ms", "overhead_p50_pct", "overhead_cpu_ms")})
+                rows.append(row)
         finally:
             server.terminate()
             server.wait(30)
-    load_end = os.getloadavg()
-    print(table(rows))
+    load_end, uptime_end = os.getloadavg(), uptime()
+    print(table(rows, modes))
     verdicts = []
     for r in rows:
         unit, limit = TARGETS[r["workload"]]
         value = r["overhead_p50_ms"] if unit == "ms" else r["overhead_p50_pct"]
         ok = value <= limit and r["grpc"]["errors"] == 0 and r["in_process"]["errors"] == 0
         verdicts.append(ok)
-        print(f"target {r['workload']} x{r['clients']}: overhead <= {limit:g} {unit}: "
+        print(f"target {r['workload']} x{r['clients']} (registered network): overhead <= {limit:g} {unit}: "
               f"{value:+.3f} {unit} {'pass' if ok else 'MISS'} (errors {r['grpc']['errors']})")
     print(f"load average at start {list(load_start)}, at end {list(load_end)} ({os.cpu_count()} CPUs)")
+    print(f"uptime at start: {uptime_start}\nuptime at end:   {uptime_end}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "command": "python benchmarks/grpc_load.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()},
-        "load_average_start": list(load_start), "load_average_end": list(load_end), "rows": rows,
+        "load_average_start": list(load_start), "load_average_end": list(load_end),
+        "uptime_start": uptime_start, "uptime_end": uptime_end, "modes": modes, "rows": rows,
         "all_targets_met": all(verdicts)}, indent=1))
     print(f"JSON written to {args.out}")
     return 0
 
 
-def table(rows) -> str:
-    head = (f"{'workload':<10} {'clients':>7} {'mode':<10} {'requests':>8} {'calls/s':>9} {'p50 ms':>9} "
+def uptime() -> str:
+    """What `uptime` prints (the load averages beside the figures)."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def table(rows, modes=("grpc",)) -> str:
+    head = (f"{'workload':<10} {'clients':>7} {'mode':<11} {'requests':>8} {'calls/s':>9} {'p50 ms':>9} "
             f"{'p99 ms':>9} {'engine p50':>10} {'CPU/call':>10} {'errors':>6} {'added p50':>10} {'added %':>8} "
             f"{'added CPU':>10}")
     lines = ["gRPC load on the simulator service vs the in-process call (1 engine thread per call)", head,
              "-" * len(head)]
     for r in rows:
-        for mode in ("in_process", "grpc"):
+        for mode in ("in_process", *modes):
             f = r[mode]
-            extra = (f"{r['overhead_p50_ms']:>+9.3f}ms {r['overhead_p50_pct']:>+7.2f}% {r['overhead_cpu_ms']:>+8.3f}ms"
-                     if mode == "grpc" else "")
-            lines.append(f"{r['workload']:<10} {r['clients']:>7} {mode.replace('_', '-'):<10} {f['requests']:>8} "
+            extra = (f"{f['overhead_p50_ms']:>+9.3f}ms {f['overhead_p50_pct']:>+7.2f}% {f['overhead_cpu_ms']:>+8.3f}ms"
+                     if mode != "in_process" else "")
+            lines.append(f"{r['workload']:<10} {r['clients']:>7} {mode.replace('_', '-'):<11} {f['requests']:>8} "
                          f"{f['throughput_per_s']:>9.1f} {f['p50_ms']:>9.3f} {f['p99_ms']:>9.3f} "
                          f"{f['engine_p50_ms']:>8.3f}ms {f['cpu_ms_per_call']:>8.3f}ms {f['errors']:>6} {extra}")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,70 +139,178 @@ def _network_key(n: tm.Network) -> bytes:
     for p in n.projections:
         h.update(repr((type(p).__name__, p.pre, p.post, getattr(p, "stride", None), getattr(p, "padding", None)))
                  .encode())
-        for name in ("pre_index", "post_index", "weights"):
-            a = getattr(p, name, None)
-            if a is not None:
-                a = np.ascontiguousarray(a)
-                h.update(f"{name}{a.dtype.str}{a.shape}".encode())
-                h.update(a.view(np.uint8).reshape(-1) if a.size else b"")
+        for a in _arrays(p):
+            h.update(f"{a.dtype.str}{a.shape}".encode())
+            h.update(a.view(np.uint8).reshape(-1) if a.size else b"")
     return h.digest()
+
+
+def _arrays(p) -> list:
+    return [np.ascontiguousarray(getattr(p, name)) for name in ("pre_index", "post_index", "weights")
+            if getattr(p, name, None) is not None]
+
+
+def _field_1(message: bytes) -> bytes:
+    """`message` as field 1 (length-delimited) of an enclosing message."""
+    size, head = len(message), bytearray(b"\x0a")
+    while size > 0x7F:
+        head.append(size & 0x7F | 0x80)
+        size >>= 7
+    head.append(size)
+    return bytes(head) + message
+
+
+class _Serialised:
+    """A network's serialisation (field 1 of a SimulateRequest, which is also a whole
+    RegisterNetworkRequest) and a snapshot of the object it came from, so that the same object
+    asked again is recognised by a comparison (~0.1 ms for half a megabyte of weights) instead of a
+    digest (~1.5 ms); an array changed in place fails the comparison and is digested again."""
+
+    def __init__(self, network: tm.Network, key: bytes, raw: bytes):
+        self.key, self.raw = key, raw
+        self.ref = weakref.ref(network)
+        self.layers = tuple(network.layers)
+        self.projections = tuple(network.projections)
+        self.arrays = [(a.dtype, a.shape, a.tobytes()) for p in network.projections for a in _arrays(p)]
+
+    def same(self, network: tm.Network) -> bool:
+        if self.ref() is not network or tuple(network.layers) != self.layers:
+            return False
+        if len(network.projections) != len(self.projections) or any(
+                p is not q for p, q in zip(network.projections, self.projections)):
+            return False
+        now = [a for p in network.projections for a in _arrays(p)]
+        return all(a.dtype == dtype and a.shape == shape and a.tobytes() == raw
+                   for a, (dtype, shape, raw) in zip(now, self.arrays))
 
 
 class SimulatorClient(_Channel):
     """TrueAsync on a SimulatorService: `simulate`, `map_network`, `area_and_static_power` as in
-    trueasync, plus `simulate_stream`, `presets` and `limits`."""
+    trueasync, plus `simulate_stream`, `register_network`, `presets` and `limits`.
 
-    # serialised networks (as field 1 of a SimulateRequest) by digest: a search sends the same network
-    # with every design, and its conversion costs more than a small simulation
-    _NETWORKS: "OrderedDict[bytes, bytes]" = OrderedDict()
+    A network is sent once: the first call with it registers it (RegisterNetwork) and later calls
+    name it by its `network_id`. A server that no longer holds it (evicted, restarted) answers
+    NOT_FOUND; the client registers it again and retries once, then sends it inline, so a call
+    never fails for it. `register_networks=False` sends the network inline with every call."""
+
+    # serialised networks by digest, and by the id of the object they came from: a search sends the
+    # same network with every design, and serialising it costs more than a small simulation
+    _NETWORKS: "OrderedDict[bytes, _Serialised]" = OrderedDict()
+    _BY_OBJECT: "dict[int, _Serialised]" = {}
     _NETWORKS_LOCK = threading.Lock()
     _NETWORKS_MAX = 8
+
+    def __init__(self, endpoint: str, *, register_networks: bool = True, **options):
+        super().__init__(endpoint, **options)
+        self.register_networks = register_networks
+        self._ids: dict[bytes, str] = {}  # network digest -> network_id this server returned
+
+    def __getstate__(self):
+        return {**super().__getstate__(), "register_networks": self.register_networks}
 
     def _opened(self) -> None:
         ch = self._channel
         self._stub = simulator_pb2_grpc.SimulatorServiceStub(ch)
-        # Simulate with bytes in: the cached network bytes are prepended to the rest of the request
+        # bytes in: the cached serialised network is sent as it is (inline, or to register it)
         self._simulate_raw = ch.unary_unary("/ancoef.v1.SimulatorService/Simulate", request_serializer=None,
                                             response_deserializer=pb.SimulateResponse.FromString)
+        self._stream_raw = ch.unary_stream("/ancoef.v1.SimulatorService/SimulateStream", request_serializer=None,
+                                           response_deserializer=pb.SimulateStreamResponse.FromString)
+        self._register_raw = ch.unary_unary("/ancoef.v1.SimulatorService/RegisterNetwork", request_serializer=None,
+                                            response_deserializer=pb.RegisterNetworkResponse.FromString)
 
-    def _network_bytes(self, network: tm.Network) -> bytes:
+    def _serialised(self, network: tm.Network) -> _Serialised:
         if not isinstance(network, tm.Network):
             raise wire.SimulationError(f"network must be a trueasync.Network, got {type(network).__name__}")
+        cls = SimulatorClient
+        with cls._NETWORKS_LOCK:
+            entry = cls._BY_OBJECT.get(id(network))
+        if entry is not None and entry.same(network):
+            return entry
         key = _network_key(network)
-        cache = SimulatorClient._NETWORKS
-        with SimulatorClient._NETWORKS_LOCK:
-            raw = cache.get(key)
-            if raw is not None:
-                cache.move_to_end(key)
-                return raw
-        raw = pb.SimulateRequest(network=wire.network_to_proto(network)).SerializeToString()
-        with SimulatorClient._NETWORKS_LOCK:
-            cache[key] = raw
-            while len(cache) > SimulatorClient._NETWORKS_MAX:
-                cache.popitem(last=False)
-        return raw
+        with cls._NETWORKS_LOCK:
+            entry = cls._NETWORKS.get(key)
+        if entry is None or entry.ref() is not network:
+            raw = entry.raw if entry is not None else \
+                pb.SimulateRequest(network=wire.network_to_proto(network)).SerializeToString()
+            entry = _Serialised(network, key, raw)
+        with cls._NETWORKS_LOCK:
+            cls._NETWORKS[key] = entry
+            cls._NETWORKS.move_to_end(key)
+            cls._BY_OBJECT[id(network)] = entry
+            while len(cls._NETWORKS) > cls._NETWORKS_MAX:
+                cls._NETWORKS.popitem(last=False)
+            live = {id(e) for e in cls._NETWORKS.values()}
+            for k in [k for k, e in cls._BY_OBJECT.items() if id(e) not in live]:
+                del cls._BY_OBJECT[k]
+        return entry
 
-    def _request_bytes(self, network, arch, inputs, **options) -> bytes:
-        # concatenated serialisations of disjoint fields are the serialisation of the merged message
+    def _register(self, entry: _Serialised, refused: Optional[str] = None) -> Optional[str]:
+        """The server's network_id of `entry`, registering it there; `refused` where the server
+        will not keep a network that large (RESOURCE_EXHAUSTED; None: then the network goes inline)."""
+        try:
+            network_id = self._register_raw(entry.raw, timeout=self.timeout_s).network_id
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and refused is None:
+                return None
+            _raise(err)
+        with self._lock:
+            self._ids[entry.key] = network_id
+        return network_id
+
+    def register_network(self, network: tm.Network) -> str:
+        """Register `network` on the server (RegisterNetwork); its network_id. `simulate` does it
+        by itself; this is for a client that builds its own SimulateRequest."""
+        self.channel()
+        return self._register(self._serialised(network), refused="raise")
+
+    def _by_id(self, entry: _Serialised, rest: pb.SimulateRequest, send):
+        """`send(request bytes)` naming the network by its id (registered first where this client
+        has not yet); on NOT_FOUND for the id, once more after registering it anew; then inline."""
+        for attempt in range(2):
+            with self._lock:
+                network_id = self._ids.get(entry.key) if attempt == 0 else None
+            if network_id is None:
+                network_id = self._register(entry)
+                if network_id is None:
+                    break
+            rest.network_id = network_id
+            try:
+                return send(rest.SerializeToString())
+            except grpc.RpcError as err:
+                if err.code() != grpc.StatusCode.NOT_FOUND or "network_id" not in (err.details() or ""):
+                    raise
+                with self._lock:
+                    self._ids.pop(entry.key, None)
+        rest.ClearField("network_id")
+        return send(entry.raw + rest.SerializeToString())
+
+    def _request(self, network, arch, inputs, send, **options):
+        entry = self._serialised(network)
         rest = wire.simulate_request_to_proto(None, arch, inputs, **options)
-        return self._network_bytes(network) + rest.SerializeToString()
+        if not self.register_networks:
+            return send(entry.raw + rest.SerializeToString())
+        return self._by_id(entry, rest, send)
+
+    def _call_raising(self, fn, request, cancel=None, timeout_s=None):
+        timeout = timeout_s if timeout_s is not None else self.timeout_s
+        if cancel is None:
+            return fn(request, timeout=timeout)
+        future = fn.future(request, timeout=timeout)
+        while True:
+            try:
+                return future.result(timeout=0.02)
+            except grpc.FutureTimeoutError:
+                if cancel.cancelled:
+                    future.cancel()  # the server sees CANCELLED and stops the engine
+            except grpc.FutureCancelledError:
+                from trueasync import SimulationCancelled
+
+                raise SimulationCancelled("cancelled through the CancelToken passed to simulate") from None
 
     def _call(self, fn, request, cancel=None, timeout_s=None):
-        timeout = timeout_s if timeout_s is not None else self.timeout_s
         try:
-            if cancel is None:
-                return fn(request, timeout=timeout)
-            future = fn.future(request, timeout=timeout)
-            while True:
-                try:
-                    return future.result(timeout=0.02)
-                except grpc.FutureTimeoutError:
-                    if cancel.cancelled:
-                        future.cancel()  # the server sees CANCELLED and stops the engine
-                except grpc.FutureCancelledError:
-                    from trueasync import SimulationCancelled
-
-                    raise SimulationCancelled("cancelled through the CancelToken passed to simulate") from None
+            return self._call_raising(fn, request, cancel, timeout_s)
         except grpc.RpcError as err:
             _raise(err)
 
@@ -211,9 +320,12 @@ class SimulatorClient(_Channel):
                  timeline: bool = False, cancel=None, schedule: str = "asynchronous") -> SimResult:
         """`trueasync.simulate` on the server (`cancel`: a trueasync.CancelToken that cancels the call)."""
         self.channel()
-        request = self._request_bytes(network, arch, inputs, semantics=semantics, preset=preset, core_of=core_of,
-                                      threads=threads, trace=trace, timeline=timeline, schedule=schedule)
-        response = self._call(self._simulate_raw, request, cancel)
+        try:
+            response = self._request(network, arch, inputs, lambda r: self._call_raising(self._simulate_raw, r, cancel),
+                                     semantics=semantics, preset=preset, core_of=core_of, threads=threads,
+                                     trace=trace, timeline=timeline, schedule=schedule)
+        except grpc.RpcError as err:
+            _raise(err)
         return wire.simulate_response_from_proto(response, trace=trace)
 
     def simulate_stream(self, network: tm.Network, arch: tm.Architecture, inputs: np.ndarray, *,
@@ -222,11 +334,20 @@ class SimulatorClient(_Channel):
                         timeline: bool = False, schedule: str = "asynchronous") -> Iterator[pb.SimulateStreamResponse]:
         """SimulateStream's messages as they arrive (`wire.stream_to_result` gathers them into a SimResult)."""
         self.channel()
-        request = pb.SimulateStreamRequest(simulation=wire.simulate_request_to_proto(
-            network, arch, inputs, semantics=semantics, preset=preset, core_of=core_of, threads=threads, trace=trace,
-            timeline=timeline, schedule=schedule))
+
+        def send(request: bytes):
+            # SimulateStreamRequest.simulation (field 1) around the request; the first message, or
+            # the error (NOT_FOUND comes before any message), decides whether to retry
+            messages = self._stream_raw(_field_1(request), timeout=self.timeout_s)
+            return messages, next(messages, None)
+
         try:
-            yield from self._stub.SimulateStream(request, timeout=self.timeout_s)
+            messages, first = self._request(network, arch, inputs, send, semantics=semantics, preset=preset,
+                                            core_of=core_of, threads=threads, trace=trace, timeline=timeline,
+                                            schedule=schedule)
+            if first is not None:
+                yield first
+                yield from messages
         except grpc.RpcError as err:
             _raise(err)
 

@@ -45,6 +45,10 @@ def register(subparsers) -> None:
                    help="largest message received or sent, MiB (default 64)")
     p.add_argument("--threads", type=positive_int, default=None,
                    help="sim: most engine threads one call may use (default: all cores)")
+    p.add_argument("--max-cached-networks", type=nonneg_int, default=64,
+                   help="sim: registered networks kept (RegisterNetwork), least recently used out first (default 64)")
+    p.add_argument("--network-cache-mib", type=positive_int, default=256,
+                   help="sim: MiB of serialised registered networks kept (default 256)")
     p.add_argument("--grace-s", type=nonneg_float, default=20.0,
                    help="on SIGTERM, seconds in-flight calls get to finish (default 20)")
     p.add_argument("--work-dir", type=Path, default=None,
@@ -91,7 +95,8 @@ def run(args) -> int:
 
         from services import sim_service
 
-        limits = sim_service.Limits(max_message_bytes=s.max_message_bytes)
+        limits = sim_service.Limits(max_message_bytes=s.max_message_bytes, max_cached_networks=args.max_cached_networks,
+                                    max_cached_network_bytes=args.network_cache_mib * serving.MIB)
         if args.threads is not None:
             limits = replace(limits, max_threads=args.threads)
         admission = serving.Admission("simulator", s.max_concurrent, s.max_queued)

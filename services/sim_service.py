@@ -2,12 +2,14 @@
 
 Requests are converted by `services.wire` and simulated by `trueasync.simulate`, so a remote
 result equals the in-process one bit for bit. A deadline or a client's cancellation stops the
-engine through its cancellation flag. A network sent again (a search sends the same one with
-every design) is converted once: converted networks are cached by their serialised bytes.
+engine through its cancellation flag. A network is converted once: RegisterNetwork keeps it in a
+bounded LRU cache under its content address (`network_id`), which later requests name instead of
+carrying it; an inline network is cached the same way, under the digest of its bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import os
 import threading
@@ -39,13 +41,16 @@ class Limits:
     max_synapses: int = 1 << 28
     max_input_spike_bits: int = 1 << 32
     max_threads: int = os.cpu_count() or 1
+    max_cached_networks: int = 64
+    max_cached_network_bytes: int = 256 * serving.MIB
 
     def to_proto(self, admission: serving.Admission) -> pb.GetLimitsResponse:
         return pb.GetLimitsResponse(
             max_message_bytes=self.max_message_bytes, max_samples=self.max_samples, max_steps=self.max_steps,
             max_neurons=self.max_neurons, max_synapses=self.max_synapses,
             max_input_spike_bits=self.max_input_spike_bits, max_threads=self.max_threads,
-            max_concurrent_requests=admission.max_concurrent, max_queued_requests=admission.max_queued)
+            max_concurrent_requests=admission.max_concurrent, max_queued_requests=admission.max_queued,
+            max_cached_networks=self.max_cached_networks, max_cached_network_bytes=self.max_cached_network_bytes)
 
 
 # ---- raw messages: split out the network to cache it ------------------------------------------
@@ -96,34 +101,51 @@ def split_field(raw: bytes, number: int) -> tuple[Optional[bytes], bytes]:
     return found, b"".join(rest)
 
 
-class NetworkCache:
-    """Converted networks keyed by their serialised bytes, least recently used out first."""
+def network_id(canonical: bytes) -> str:
+    """The content address of a serialised Network (RegisterNetworkResponse.network_id)."""
+    return "sha256:" + hashlib.sha256(canonical).hexdigest()
 
-    def __init__(self, max_bytes: int = 256 * serving.MIB):
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[bytes, ta.Network] = OrderedDict()
+
+# Requests larger than this have their inline network split out of the bytes unparsed (a half
+# megabyte network parses in about a millisecond, and is found in the cache by its digest).
+SPLIT_ABOVE_BYTES = 64 << 10
+
+
+class NetworkCache:
+    """Converted networks by network_id, bounded by a count and by the bytes of their serialised
+    form (GetLimits.max_cached_networks, .max_cached_network_bytes); least recently used out first."""
+
+    def __init__(self, max_count: int, max_bytes: int):
+        self.max_count, self.max_bytes = max_count, max_bytes
+        self._entries: OrderedDict[str, tuple[ta.Network, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, raw: bytes) -> ta.Network:
+    def get(self, key: str) -> Optional[ta.Network]:
         with self._lock:
-            network = self._entries.get(raw)
-            if network is not None:
-                self._entries.move_to_end(raw)
-                return network
-        try:
-            message = pb.Network.FromString(raw)
-        except DecodeError as exc:
-            raise ta.SimulationError(f"request.network is not a valid Network message: {exc}") from None
-        network = wire.network_from_proto(message)
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def put(self, key: str, network: ta.Network, size: int) -> bool:
+        """Keep `network` (serialised size `size`); False if it alone is over the byte limit."""
+        if size > self.max_bytes or self.max_count < 1:
+            return False
         with self._lock:
-            if raw not in self._entries and len(raw) <= self.max_bytes:
-                self._entries[raw] = network
-                self._bytes += len(raw)
-                while self._bytes > self.max_bytes:
-                    old, _ = self._entries.popitem(last=False)
-                    self._bytes -= len(old)
-        return network
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return True
+            self._entries[key] = (network, size)
+            self._bytes += size
+            while len(self._entries) > self.max_count or self._bytes > self.max_bytes:
+                _, (_, old) = self._entries.popitem(last=False)
+                self._bytes -= old
+        return True
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 # ---- the service --------------------------------------------------------------------------------
@@ -137,22 +159,55 @@ class SimulatorServicer:
     def __init__(self, limits: Limits, admission: serving.Admission):
         self.limits = limits
         self.admission = admission
-        self.networks = NetworkCache()
+        self.networks = NetworkCache(limits.max_cached_networks, limits.max_cached_network_bytes)
 
     # -- request checks -----------------------------------------------------------------------------
     def _parse(self, raw: bytes, context) -> tuple[pb.SimulateRequest, Optional[ta.Network]]:
+        """The request without its network, and the network: converted from the inline bytes (or
+        their cached conversion), or the registered one its network_id names."""
         try:
-            network_bytes, rest = split_field(raw, 1)
-            request = pb.SimulateRequest.FromString(rest if network_bytes is not None else raw)
+            if len(raw) <= SPLIT_ABOVE_BYTES:  # a network by id, or a small one: one parse is cheaper than a scan
+                network_bytes, request = None, pb.SimulateRequest.FromString(raw)
+            else:
+                network_bytes, rest = split_field(raw, 1)
+                request = pb.SimulateRequest.FromString(rest if network_bytes is not None else raw)
         except Exception as exc:  # noqa: BLE001 - any parse failure is the client's bytes
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"request is not a SimulateRequest: {exc}")
         self._check_input(request)
-        network = self.networks.get(network_bytes) if network_bytes is not None else None
-        if network is None and request.HasField("network"):
-            network = wire.network_from_proto(request.network)
-        if network is not None:
+        source = request.WhichOneof("network_source")
+        if network_bytes is not None:
+            if source is not None:
+                raise ta.SimulationError("request sets both network and network_id (a oneof): send one")
+            return request, self._inline(network_bytes)
+        if source == "network_id":
+            return request, self._registered(request.network_id, context)
+        if source == "network":  # a small request, or repeated occurrences merged by the full parse
+            return request, self._inline(request.network.SerializeToString())
+        return request, None
+
+    def _inline(self, network_bytes: bytes) -> ta.Network:
+        """An inline network, converted once: cached under the digest of its bytes (its network_id
+        when they are the canonical serialisation, as a Python client's are)."""
+        key = network_id(network_bytes)
+        network = self.networks.get(key)
+        if network is None:
+            try:
+                message = pb.Network.FromString(network_bytes)
+            except DecodeError as exc:
+                raise ta.SimulationError(f"request.network is not a valid Network message: {exc}") from None
+            network = wire.network_from_proto(message)
             self._check_network(network)
-        return request, network
+            self.networks.put(key, network, len(network_bytes))
+        return network
+
+    def _registered(self, key: str, context) -> ta.Network:
+        network = self.networks.get(key)
+        if network is None:
+            context.abort(grpc.StatusCode.NOT_FOUND,
+                          f"request.network_id {key!r} is not registered on this server (never registered, or "
+                          f"evicted from its cache of {self.limits.max_cached_networks} networks / "
+                          f"{self.limits.max_cached_network_bytes} bytes): RegisterNetwork it again and retry")
+        return network
 
     def _over(self, field: str, value: int, limit_name: str) -> None:
         limit = getattr(self.limits, limit_name)
@@ -249,6 +304,21 @@ class SimulatorServicer:
     def GetLimits(self, request, context):
         return self.limits.to_proto(self.admission)
 
+    def RegisterNetwork(self, request: pb.RegisterNetworkRequest, context):
+        with _errors(context):
+            if not request.HasField("network"):
+                raise ta.SimulationError("request.network is missing")
+            canonical = request.network.SerializeToString(deterministic=True)
+            key = network_id(canonical)
+            if self.networks.get(key) is None:  # registering again is idempotent
+                self._over("request.network serialised bytes", len(canonical), "max_cached_network_bytes")
+                network = wire.network_from_proto(request.network)
+                self._check_network(network)
+                if not self.networks.put(key, network, len(canonical)):
+                    raise serving.LimitExceeded("this server keeps no registered networks (GetLimits.max_cached_networks "
+                                                "= 0): send the network inline")
+            return pb.RegisterNetworkResponse(network_id=key, network_bytes=len(canonical))
+
     def MapNetwork(self, request, context):
         with _errors(context):
             for field in ("network", "architecture"):
@@ -289,7 +359,8 @@ class _Deadlines:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="deadlines", daemon=True)
                 self._thread.start()
-            self._cv.notify()
+            if self._heap[0] is entry:  # the watcher sleeps until the earliest: wake it for a new earliest only
+                self._cv.notify()
         return entry
 
     def discard(self, entry: list) -> None:
@@ -350,9 +421,15 @@ def _record(result: ta.SimResult, kwargs: dict) -> None:
     _record_many([result], kwargs, result.wall_s)
 
 
+_SIMULATIONS: dict = {}  # (preset, semantics, schedule) -> its counter (a labels() lookup costs more than inc)
+
+
 def _record_many(results: list, kwargs: dict, wall_s: float) -> None:
-    metrics.simulations.labels(preset=_preset_label(kwargs["preset"]), semantics=kwargs["semantics"],
-                               schedule=kwargs.get("schedule", "asynchronous")).inc()
+    labels = (_preset_label(kwargs["preset"]), kwargs["semantics"], kwargs.get("schedule", "asynchronous"))
+    counter = _SIMULATIONS.get(labels)
+    if counter is None:
+        counter = _SIMULATIONS[labels] = metrics.simulations.labels(*labels)
+    counter.inc()
     ops = sum(int(r.counts["synaptic_ops"].sum()) for r in results)
     metrics.simulated_samples.inc(sum(r.n_samples for r in results))
     metrics.simulated_synaptic_ops.inc(ops)
@@ -382,6 +459,7 @@ def service(limits: Limits, admission: serving.Admission) -> serving.Service:
             response_serializer=pb.SimulateStreamResponse.SerializeToString),
         "ListPresets": unary(servicer.ListPresets, pb.ListPresetsRequest),
         "GetLimits": unary(servicer.GetLimits, pb.GetLimitsRequest),
+        "RegisterNetwork": unary(servicer.RegisterNetwork, pb.RegisterNetworkRequest),
         "MapNetwork": unary(servicer.MapNetwork, pb.MapNetworkRequest),
         "ComputeArea": unary(servicer.ComputeArea, pb.ComputeAreaRequest),
     }

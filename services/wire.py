@@ -91,12 +91,14 @@ def _layer_from_proto(m: pb.Layer, where: str):
 
 
 def _projection_from_proto(m: pb.Projection, sizes: dict, where: str):
+    # arrays in the wire's own types (sint32 weights, uint32 indices): the engine's conversion of
+    # int32 is a third of int64's, per call, on a cached network
     for end in ("pre", "post"):
         if getattr(m, end) not in sizes:
             raise SimulationError(f"{where}.{end}: no layer is named {getattr(m, end)!r}")
     kind = m.WhichOneof("connectivity")
     if kind == "dense":
-        w = np.asarray(m.dense.weights, dtype=np.int64)
+        w = np.asarray(m.dense.weights, dtype=np.int32)
         n_pre, n_post = sizes.get(m.pre, 0), sizes.get(m.post, 0)
         if w.size != n_pre * n_post:
             raise SimulationError(f"{where}.dense.weights has {w.size} values, expected {n_pre} x {n_post}")
@@ -104,7 +106,7 @@ def _projection_from_proto(m: pb.Projection, sizes: dict, where: str):
     if kind == "conv2d":
         c = m.conv2d
         shape = (c.out_channels, c.in_channels, c.kernel_h, c.kernel_w)
-        w = np.asarray(c.weights, dtype=np.int64)
+        w = np.asarray(c.weights, dtype=np.int32)
         if w.size != int(np.prod(shape)):
             raise SimulationError(f"{where}.conv2d.weights has {w.size} values, expected shape {list(shape)}")
         return tm.Conv2dProjection(m.pre, m.post, w.reshape(shape), stride=c.stride, padding=c.padding)
@@ -113,9 +115,9 @@ def _projection_from_proto(m: pb.Projection, sizes: dict, where: str):
         return tm.SparseProjection(
             m.pre,
             m.post,
-            np.asarray(s.pre_index, dtype=np.int64),
-            np.asarray(s.post_index, dtype=np.int64),
-            np.asarray(s.weights, dtype=np.int64),
+            np.asarray(s.pre_index, dtype=np.uint32),
+            np.asarray(s.post_index, dtype=np.uint32),
+            np.asarray(s.weights, dtype=np.int32),
         )
     raise SimulationError(f"{where}.connectivity is not set (dense, conv2d or sparse)")
 
@@ -174,8 +176,11 @@ def costs_from_proto(m, where: str = "request") -> Union[str, tm.CostModel]:
 
 def simulate_request_from_proto(m: pb.SimulateRequest, network: Optional[tm.Network] = None) -> dict:
     """Keyword arguments for `trueasync.simulate` (`network`: already converted, e.g. cached)."""
-    for field in ("network", "architecture", "input"):
-        if not m.HasField(field) and not (field == "network" and network is not None):
+    if network is None and not m.HasField("network"):
+        raise SimulationError("request.network is missing (send it, or set request.network_id to the id "
+                              "RegisterNetwork returned)")
+    for field in ("architecture", "input"):
+        if not m.HasField(field):
             raise SimulationError(f"request.{field} is missing")
     kwargs = {
         "network": network if network is not None else network_from_proto(m.network),
@@ -424,16 +429,17 @@ def simulate_response_from_proto(m: pb.SimulateResponse, samples=None, trace: bo
     def rows(name, dtype, width):
         return np.array([list(getattr(f, name)) for f in figs], dtype=dtype).reshape(n, width)
 
-    counts = [dict(f.counts) for f in figs]
-    energy = [dict(f.energy_breakdown_j) for f in figs]
+    def columns(maps, keys, dtype):  # one array per key, over samples (one conversion, then copies)
+        table = np.array([[m[k] for k in keys] for m in maps], dtype=dtype).reshape(n, len(keys))
+        return {k: table[:, j].copy() for j, k in enumerate(keys)}
 
     return SimResult(
         semantics=_SEMANTICS.get(m.semantics, "timestep"),
         preset=m.preset,
         energy_j=per_sample("energy_j", np.float64),
         latency_s=per_sample("latency_s", np.float64),
-        energy_breakdown_j={k: np.array([e[k] for e in energy], dtype=np.float64) for k in units},
-        counts={k: np.array([c[k] for c in counts], dtype=np.uint64) for k in counts_keys},
+        energy_breakdown_j=columns([f.energy_breakdown_j for f in figs], units, np.float64),
+        counts=columns([f.counts for f in figs], counts_keys, np.uint64),
         spikes_per_layer=rows("spikes_per_layer", np.uint64, len(m.layer_names)),
         output_spike_counts=rows("output_spike_counts", np.uint64, len(figs[0].output_spike_counts) if n else 0),
         core_utilisation=rows("core_utilisation", np.float64, len(figs[0].core_utilisation) if n else 0),

@@ -56,8 +56,8 @@ def test_the_three_services_have_the_rpcs_of_the_issue():
     methods = {s.full_name: [m.name for m in s.methods]
                for f in FILES for s in f.DESCRIPTOR.services_by_name.values()}
     assert methods == {
-        "ancoef.v1.SimulatorService": ["Simulate", "SimulateStream", "ListPresets", "GetLimits", "MapNetwork",
-                                       "ComputeArea"],
+        "ancoef.v1.SimulatorService": ["Simulate", "SimulateStream", "ListPresets", "GetLimits", "RegisterNetwork",
+                                       "MapNetwork", "ComputeArea"],
         "ancoef.v1.TrainerService": ["StartTraining", "WatchTraining", "Evaluate", "ExportNetwork", "CancelTraining",
                                      # training sessions: coexplore.backends.TrainerBackend over the wire
                                      "OpenTrainingSession", "CloseTrainingSession", "LoadTrainingData", "NewSupernet",

@@ -18,7 +18,7 @@ def servers(start_server):
     return {"sim": start_server("sim"), "trainer": start_server("trainer")}
 
 
-@pytest.mark.parametrize("service, full_name, n_methods", [("sim", "ancoef.v1.SimulatorService", 6),
+@pytest.mark.parametrize("service, full_name, n_methods", [("sim", "ancoef.v1.SimulatorService", 7),
                                                            ("trainer", "ancoef.v1.TrainerService", 16)])
 def test_health_and_reflection_from_a_generic_client(servers, service, full_name, n_methods):
     with grpc.insecure_channel(servers[service].endpoint) as channel:

@@ -243,8 +243,9 @@ class CostModel(_message.Message):
     def __init__(self, name: _Optional[str] = ..., energy_j: _Optional[_Mapping[str, float]] = ..., latency_s: _Optional[_Mapping[str, float]] = ..., nominal_voltage_v: _Optional[float] = ..., threshold_voltage_v: _Optional[float] = ..., alpha: _Optional[float] = ..., leakage_w_per_mm2: _Optional[float] = ..., area: _Optional[_Mapping[str, float]] = ..., synapse_read_j_per_bit: _Optional[float] = ..., lane_j_per_bit: _Optional[float] = ..., sram_read_size_exponent: _Optional[float] = ..., link_width_energy_share: _Optional[float] = ..., reference_weight_bits: _Optional[int] = ..., reference_synapse_memory_kib: _Optional[int] = ..., reference_link_width_bits: _Optional[int] = ...) -> None: ...
 
 class SimulateRequest(_message.Message):
-    __slots__ = ("network", "architecture", "input", "semantics", "preset", "cost_model", "core_of", "threads", "schedule", "trace", "timeline")
+    __slots__ = ("network", "network_id", "architecture", "input", "semantics", "preset", "cost_model", "core_of", "threads", "schedule", "trace", "timeline")
     NETWORK_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     INPUT_FIELD_NUMBER: _ClassVar[int]
     SEMANTICS_FIELD_NUMBER: _ClassVar[int]
@@ -256,6 +257,7 @@ class SimulateRequest(_message.Message):
     TRACE_FIELD_NUMBER: _ClassVar[int]
     TIMELINE_FIELD_NUMBER: _ClassVar[int]
     network: Network
+    network_id: str
     architecture: Architecture
     input: SpikeInput
     semantics: Semantics
@@ -266,7 +268,7 @@ class SimulateRequest(_message.Message):
     schedule: Schedule
     trace: bool
     timeline: bool
-    def __init__(self, network: _Optional[_Union[Network, _Mapping]] = ..., architecture: _Optional[_Union[Architecture, _Mapping]] = ..., input: _Optional[_Union[SpikeInput, _Mapping]] = ..., semantics: _Optional[_Union[Semantics, str]] = ..., preset: _Optional[str] = ..., cost_model: _Optional[_Union[CostModel, _Mapping]] = ..., core_of: _Optional[_Iterable[int]] = ..., threads: _Optional[int] = ..., schedule: _Optional[_Union[Schedule, str]] = ..., trace: _Optional[bool] = ..., timeline: _Optional[bool] = ...) -> None: ...
+    def __init__(self, network: _Optional[_Union[Network, _Mapping]] = ..., network_id: _Optional[str] = ..., architecture: _Optional[_Union[Architecture, _Mapping]] = ..., input: _Optional[_Union[SpikeInput, _Mapping]] = ..., semantics: _Optional[_Union[Semantics, str]] = ..., preset: _Optional[str] = ..., cost_model: _Optional[_Union[CostModel, _Mapping]] = ..., core_of: _Optional[_Iterable[int]] = ..., threads: _Optional[int] = ..., schedule: _Optional[_Union[Schedule, str]] = ..., trace: _Optional[bool] = ..., timeline: _Optional[bool] = ...) -> None: ...
 
 class SampleFigures(_message.Message):
     __slots__ = ("energy_j", "latency_s", "edp_js", "critical_path_s", "serial_time_s", "energy_breakdown_j", "counts", "spikes_per_layer", "output_spike_counts", "core_utilisation", "core_dynamic_energy_j", "quiescent_s")
@@ -399,7 +401,7 @@ class GetLimitsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetLimitsResponse(_message.Message):
-    __slots__ = ("max_message_bytes", "max_samples", "max_steps", "max_neurons", "max_synapses", "max_input_spike_bits", "max_threads", "max_concurrent_requests", "max_queued_requests")
+    __slots__ = ("max_message_bytes", "max_samples", "max_steps", "max_neurons", "max_synapses", "max_input_spike_bits", "max_threads", "max_concurrent_requests", "max_queued_requests", "max_cached_networks", "max_cached_network_bytes")
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SAMPLES_FIELD_NUMBER: _ClassVar[int]
     MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
@@ -409,6 +411,8 @@ class GetLimitsResponse(_message.Message):
     MAX_THREADS_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     MAX_QUEUED_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CACHED_NETWORKS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CACHED_NETWORK_BYTES_FIELD_NUMBER: _ClassVar[int]
     max_message_bytes: int
     max_samples: int
     max_steps: int
@@ -418,7 +422,23 @@ class GetLimitsResponse(_message.Message):
     max_threads: int
     max_concurrent_requests: int
     max_queued_requests: int
-    def __init__(self, max_message_bytes: _Optional[int] = ..., max_samples: _Optional[int] = ..., max_steps: _Optional[int] = ..., max_neurons: _Optional[int] = ..., max_synapses: _Optional[int] = ..., max_input_spike_bits: _Optional[int] = ..., max_threads: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_queued_requests: _Optional[int] = ...) -> None: ...
+    max_cached_networks: int
+    max_cached_network_bytes: int
+    def __init__(self, max_message_bytes: _Optional[int] = ..., max_samples: _Optional[int] = ..., max_steps: _Optional[int] = ..., max_neurons: _Optional[int] = ..., max_synapses: _Optional[int] = ..., max_input_spike_bits: _Optional[int] = ..., max_threads: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., max_queued_requests: _Optional[int] = ..., max_cached_networks: _Optional[int] = ..., max_cached_network_bytes: _Optional[int] = ...) -> None: ...
+
+class RegisterNetworkRequest(_message.Message):
+    __slots__ = ("network",)
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    network: Network
+    def __init__(self, network: _Optional[_Union[Network, _Mapping]] = ...) -> None: ...
+
+class RegisterNetworkResponse(_message.Message):
+    __slots__ = ("network_id", "network_bytes")
+    NETWORK_ID_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_BYTES_FIELD_NUMBER: _ClassVar[int]
+    network_id: str
+    network_bytes: int
+    def __init__(self, network_id: _Optional[str] = ..., network_bytes: _Optional[int] = ...) -> None: ...
 
 class MapNetworkRequest(_message.Message):
     __slots__ = ("network", "architecture")

@@ -55,6 +55,11 @@ class SimulatorServiceStub:
                 request_serializer=ancoef_dot_v1_dot_simulator__pb2.GetLimitsRequest.SerializeToString,
                 response_deserializer=ancoef_dot_v1_dot_simulator__pb2.GetLimitsResponse.FromString,
                 _registered_method=True)
+        self.RegisterNetwork = channel.unary_unary(
+                '/ancoef.v1.SimulatorService/RegisterNetwork',
+                request_serializer=ancoef_dot_v1_dot_simulator__pb2.RegisterNetworkRequest.SerializeToString,
+                response_deserializer=ancoef_dot_v1_dot_simulator__pb2.RegisterNetworkResponse.FromString,
+                _registered_method=True)
         self.MapNetwork = channel.unary_unary(
                 '/ancoef.v1.SimulatorService/MapNetwork',
                 request_serializer=ancoef_dot_v1_dot_simulator__pb2.MapNetworkRequest.SerializeToString,
@@ -97,6 +102,14 @@ class SimulatorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterNetwork(self, request, context):
+        """Validate and convert a network once and keep it in the server's bounded cache; a SimulateRequest
+        then names it by the returned network_id instead of carrying it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def MapNetwork(self, request, context):
         """The mapper alone: which core every neuron goes to, or INVALID_ARGUMENT saying what does not fit.
         """
@@ -133,6 +146,11 @@ def add_SimulatorServiceServicer_to_server(servicer, server):
                     servicer.GetLimits,
                     request_deserializer=ancoef_dot_v1_dot_simulator__pb2.GetLimitsRequest.FromString,
                     response_serializer=ancoef_dot_v1_dot_simulator__pb2.GetLimitsResponse.SerializeToString,
+            ),
+            'RegisterNetwork': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterNetwork,
+                    request_deserializer=ancoef_dot_v1_dot_simulator__pb2.RegisterNetworkRequest.FromString,
+                    response_serializer=ancoef_dot_v1_dot_simulator__pb2.RegisterNetworkResponse.SerializeToString,
             ),
             'MapNetwork': grpc.unary_unary_rpc_method_handler(
                     servicer.MapNetwork,
@@ -254,6 +272,33 @@ class SimulatorService:
             '/ancoef.v1.SimulatorService/GetLimits',
             ancoef_dot_v1_dot_simulator__pb2.GetLimitsRequest.SerializeToString,
             ancoef_dot_v1_dot_simulator__pb2.GetLimitsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterNetwork(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ancoef.v1.SimulatorService/RegisterNetwork',
+            ancoef_dot_v1_dot_simulator__pb2.RegisterNetworkRequest.SerializeToString,
+            ancoef_dot_v1_dot_simulator__pb2.RegisterNetworkResponse.FromString,
             options,
             channel_credentials,
             insecure,
