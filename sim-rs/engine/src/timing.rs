@@ -1164,15 +1164,6 @@ pub fn critical_path(
     let n_parts = plan.parts.len();
     let flits = c.flits as u64;
     let t_msg = c.t_message_out.min(c.t_token_out);
-    // incoming tokens per partition: (source partition, index of the route, delay)
-    let mut incoming: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); n_parts];
-    for (src, targets) in plan.token_targets.iter().enumerate() {
-        for (k, list) in targets.iter().enumerate() {
-            for &(q, d) in list {
-                incoming[q as usize].push((src, k, d as usize));
-            }
-        }
-    }
     let route_fs = |from: u32, to: u32| -> u64 {
         let h = crate::plan::route_hops(arch, from as usize, to as usize);
         (0..4)
@@ -1180,13 +1171,29 @@ pub fn critical_path(
             .sum::<u64>()
             + c.t_message_in
     };
-    let messages = |part: usize, step: usize| -> u64 {
-        trace
-            .spikes_of(step, part)
-            .iter()
-            .map(|&n| plan.fanout_of(n as usize).len() as u64)
-            .sum()
-    };
+    // incoming tokens per partition: (source partition, index of the route, delay, the
+    // route's time), each route's time computed once
+    let mut incoming: Vec<Vec<(usize, usize, usize, u64)>> = vec![Vec::new(); n_parts];
+    for (src, targets) in plan.token_targets.iter().enumerate() {
+        for (k, list) in targets.iter().enumerate() {
+            let route = route_fs(plan.parts[src].core, plan.token_dests[src][k]);
+            for &(q, d) in list {
+                incoming[q as usize].push((src, k, d as usize, route));
+            }
+        }
+    }
+    // spike packets each (partition, step) sends, counted once (every target reads them)
+    let messages: Vec<u64> = (0..steps)
+        .flat_map(|t| {
+            (0..n_parts).map(move |q| {
+                trace
+                    .spikes_of(t, q)
+                    .iter()
+                    .map(|&n| plan.fanout_of(n as usize).len() as u64)
+                    .sum::<u64>()
+            })
+        })
+        .collect();
     let mut finish = vec![0u64; n_parts * steps];
     // the chain ends at the output layer's last update, as the latency does
     let output_layer = plan.lif.len() - 1;
@@ -1208,7 +1215,7 @@ pub fn critical_path(
         for q in 0..n_parts {
             let mut start = if t > 0 { finish[q * steps + t - 1] } else { 0 };
             start = start.max(barrier);
-            for &(src, k, d) in &incoming[q] {
+            for &(src, k, d, route) in &incoming[q] {
                 if t < d {
                     continue;
                 }
@@ -1218,8 +1225,9 @@ pub fn critical_path(
                     .iter()
                     .filter(|&&m| s + (m as usize) < steps)
                     .count() as u64;
-                let sent = finish[src * steps + s] + (messages(src, s) + ahead + 1) * t_msg;
-                start = start.max(sent + route_fs(plan.parts[src].core, plan.token_dests[src][k]));
+                let sent =
+                    finish[src * steps + s] + (messages[s * n_parts + src] + ahead + 1) * t_msg;
+                start = start.max(sent + route);
             }
             let [acc, upd, spk] = trace.soma_work[t * n_parts + q];
             let dur = acc as u64 * c.t_soma_access
