@@ -116,7 +116,11 @@ const NONE: u32 = u32::MAX;
 /// A router port or core unit: its state and, set once, what it is (read together on every
 /// try, so kept in one place).
 struct Server {
-    in_service: Option<Packet>,
+    /// Serving a packet: its completion event is pending.
+    busy: bool,
+    /// The packet in service where the unit is its sink (the synapse unit, which integrates
+    /// it on completion); every other unit has already delivered it into its `out` buffer.
+    held: Packet,
     /// Its queue of input buffers with an arrived packet, first come first served (round
     /// robin): a list through `Buffer::next_request` (NONE: empty).
     first_request: u32,
@@ -141,7 +145,8 @@ struct Server {
 impl Default for Server {
     fn default() -> Self {
         Server {
-            in_service: None,
+            busy: false,
+            held: Packet::new(0, 0, 0, 0, SPIKE),
             first_request: NONE,
             last_request: NONE,
             blocked: false,
@@ -748,7 +753,7 @@ impl<'a> Sim<'a> {
         }
         srv.last_request = b as u32;
         // A unit in service tries again when it is done; a blocked one when its output frees.
-        if srv.in_service.is_none() && !srv.blocked {
+        if !srv.busy && !srv.blocked {
             self.work.push((EV_SERVER << 32) | s as u64);
         }
     }
@@ -782,10 +787,12 @@ impl<'a> Sim<'a> {
 
     /// The server `s` finished its packet: hand it on.
     fn complete(&mut self, s: usize) {
-        let Some(p) = self.servers[s].in_service.take() else {
+        let srv = &mut self.servers[s];
+        if !srv.busy {
             return;
-        };
-        let out = self.servers[s].out;
+        }
+        srv.busy = false;
+        let (out, p) = (srv.out, srv.held);
         if out == u32::MAX {
             // No retry of `s` is pushed: the caller tries it at once, and until a newer push
             // (register) it stays in service or without requests, so a retry would do nothing.
@@ -801,7 +808,7 @@ impl<'a> Sim<'a> {
     #[inline(always)]
     fn try_serve(&mut self, s: usize) {
         let srv = &self.servers[s];
-        if srv.in_service.is_some() {
+        if srv.busy {
             return; // its completion event will try again
         }
         if srv.first_request == NONE {
@@ -876,7 +883,10 @@ impl<'a> Sim<'a> {
             self.deliver(out as usize, head);
         }
         let srv = &mut self.servers[s];
-        srv.in_service = Some(head);
+        srv.busy = true;
+        if out == u32::MAX {
+            srv.held = head;
+        }
         let class = if kind == SYNAPSE && !token {
             EventQueue::variable()
         } else {
