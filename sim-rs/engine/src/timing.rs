@@ -802,9 +802,9 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Serve the next packet of server `s` if it is free and has one. Most tries find it busy
-    /// or without requests (units are pushed once per arrival): that test is inlined into the
-    /// callers, the rest is not.
+    /// Serve the next packet of server `s` if it is free, has one and has room for it. Most
+    /// tries find it busy, without requests or stalled (units are pushed once per arrival):
+    /// those tests are inlined into the callers, the service is not.
     #[inline(always)]
     fn try_serve(&mut self, s: usize) {
         let srv = &self.servers[s];
@@ -814,7 +814,17 @@ impl<'a> Sim<'a> {
         if srv.first_request == NONE {
             return;
         }
-        self.serve(s, srv.first_request as usize);
+        let (b, out) = (srv.first_request as usize, srv.out);
+        if out != u32::MAX && self.is_full(out as usize) {
+            // a stall (counted once per episode) without the call: about a fifth of the tries
+            let srv = &mut self.servers[s];
+            if !srv.blocked {
+                srv.blocked = true;
+                self.out.stalls += 1;
+            }
+            return; // woken when `out` frees a slot
+        }
+        self.serve(s, b);
     }
 
     #[inline(never)]
@@ -823,15 +833,8 @@ impl<'a> Sim<'a> {
         let srv = &self.servers[s];
         let (out, kind, durs, busy_slot) = (srv.out, srv.kind, srv.dur, srv.busy_slot);
         let head = self.front(b);
-        if out != u32::MAX && self.is_full(out as usize) {
-            let srv = &mut self.servers[s];
-            if !srv.blocked {
-                srv.blocked = true;
-                self.out.stalls += 1;
-            }
-            return; // woken when `out` frees a slot
-        }
-        // take the packet off `b`, and `b`, the first in line, off the request queue of `s`
+        debug_assert!(out == u32::MAX || !self.is_full(out as usize)); // try_serve checked
+                                                                       // take the packet off `b`, and `b`, the first in line, off the request queue of `s`
         let cap = self.cap as u32;
         let buf = &mut self.buffers[b];
         let next = std::mem::replace(&mut buf.next_request, NONE);
