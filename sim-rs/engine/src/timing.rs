@@ -833,8 +833,9 @@ impl<'a> Sim<'a> {
         let srv = &self.servers[s];
         let (out, kind, durs, busy_slot) = (srv.out, srv.kind, srv.dur, srv.busy_slot);
         let head = self.front(b);
-        debug_assert!(out == u32::MAX || !self.is_full(out as usize)); // try_serve checked
-                                                                       // take the packet off `b`, and `b`, the first in line, off the request queue of `s`
+        // try_serve has checked that `out` has room
+        debug_assert!(out == u32::MAX || !self.is_full(out as usize));
+        // take the packet off `b`, and `b`, the first in line, off the request queue of `s`
         let cap = self.cap as u32;
         let buf = &mut self.buffers[b];
         let next = std::mem::replace(&mut buf.next_request, NONE);
