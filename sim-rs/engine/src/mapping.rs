@@ -149,9 +149,11 @@ fn check_weight_bits(net: &Network, arch: &Architecture) -> Result<()> {
     let hi = (1i64 << (arch.weight_bits - 1)) - 1;
     for p in &net.projections {
         let w = p.weights();
-        let (min, max) = w.iter().fold((0i64, 0i64), |(a, b), &x| {
-            (a.min(x as i64), b.max(x as i64))
-        });
+        // in i32, which vectorises; the bounds include 0 as before
+        let (min, max) = w
+            .iter()
+            .fold((0i32, 0i32), |(a, b), &x| (a.min(x), b.max(x)));
+        let (min, max) = (min as i64, max as i64);
         if min < lo || max > hi {
             let need = bits_for(min, max);
             return Err(SimError::Capacity(format!(

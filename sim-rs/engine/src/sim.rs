@@ -98,21 +98,21 @@ pub fn simulate(req: &SimRequest) -> Result<SimOutput> {
     cancel::check(req.cancel)?;
     let per_sample = req.steps * req.network.n_inputs(); // validated: <= inputs.len()
     let timeline_budget = AtomicUsize::new(0);
-    let run_all = || -> Result<Vec<SampleResult>> {
-        (0..req.samples)
-            .into_par_iter()
-            .map(|s| {
-                run_sample(
-                    req,
-                    &plan,
-                    &costs,
-                    &req.inputs[s * per_sample..(s + 1) * per_sample],
-                    &timeline_budget,
-                )
-            })
-            .collect()
+    let one = |s: usize| {
+        run_sample(
+            req,
+            &plan,
+            &costs,
+            &req.inputs[s * per_sample..(s + 1) * per_sample],
+            &timeline_budget,
+        )
     };
+    let run_all =
+        || -> Result<Vec<SampleResult>> { (0..req.samples).into_par_iter().map(one).collect() };
     let samples = match req.threads {
+        // One thread: the calling thread runs the samples in order, with no pool to start and
+        // stop on every call (results never depend on the thread count).
+        Some(1) => (0..req.samples).map(one).collect::<Result<Vec<_>>>()?,
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()

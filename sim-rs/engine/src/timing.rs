@@ -116,7 +116,11 @@ const NONE: u32 = u32::MAX;
 /// A router port or core unit: its state and, set once, what it is (read together on every
 /// try, so kept in one place).
 struct Server {
-    in_service: Option<Packet>,
+    /// Serving a packet: its completion event is pending.
+    busy: bool,
+    /// The packet in service where the unit is its sink (the synapse unit, which integrates
+    /// it on completion); every other unit has already delivered it into its `out` buffer.
+    held: Packet,
     /// Its queue of input buffers with an arrived packet, first come first served (round
     /// robin): a list through `Buffer::next_request` (NONE: empty).
     first_request: u32,
@@ -141,7 +145,8 @@ struct Server {
 impl Default for Server {
     fn default() -> Self {
         Server {
-            in_service: None,
+            busy: false,
+            held: Packet::new(0, 0, 0, 0, SPIKE),
             first_request: NONE,
             last_request: NONE,
             blocked: false,
@@ -748,7 +753,7 @@ impl<'a> Sim<'a> {
         }
         srv.last_request = b as u32;
         // A unit in service tries again when it is done; a blocked one when its output frees.
-        if srv.in_service.is_none() && !srv.blocked {
+        if !srv.busy && !srv.blocked {
             self.work.push((EV_SERVER << 32) | s as u64);
         }
     }
@@ -782,10 +787,12 @@ impl<'a> Sim<'a> {
 
     /// The server `s` finished its packet: hand it on.
     fn complete(&mut self, s: usize) {
-        let Some(p) = self.servers[s].in_service.take() else {
+        let srv = &mut self.servers[s];
+        if !srv.busy {
             return;
-        };
-        let out = self.servers[s].out;
+        }
+        srv.busy = false;
+        let (out, p) = (srv.out, srv.held);
         if out == u32::MAX {
             // No retry of `s` is pushed: the caller tries it at once, and until a newer push
             // (register) it stays in service or without requests, so a retry would do nothing.
@@ -795,19 +802,29 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Serve the next packet of server `s` if it is free and has one. Most tries find it busy
-    /// or without requests (units are pushed once per arrival): that test is inlined into the
-    /// callers, the rest is not.
+    /// Serve the next packet of server `s` if it is free, has one and has room for it. Most
+    /// tries find it busy, without requests or stalled (units are pushed once per arrival):
+    /// those tests are inlined into the callers, the service is not.
     #[inline(always)]
     fn try_serve(&mut self, s: usize) {
         let srv = &self.servers[s];
-        if srv.in_service.is_some() {
+        if srv.busy {
             return; // its completion event will try again
         }
         if srv.first_request == NONE {
             return;
         }
-        self.serve(s, srv.first_request as usize);
+        let (b, out) = (srv.first_request as usize, srv.out);
+        if out != u32::MAX && self.is_full(out as usize) {
+            // a stall (counted once per episode) without the call: about a fifth of the tries
+            let srv = &mut self.servers[s];
+            if !srv.blocked {
+                srv.blocked = true;
+                self.out.stalls += 1;
+            }
+            return; // woken when `out` frees a slot
+        }
+        self.serve(s, b);
     }
 
     #[inline(never)]
@@ -816,14 +833,8 @@ impl<'a> Sim<'a> {
         let srv = &self.servers[s];
         let (out, kind, durs, busy_slot) = (srv.out, srv.kind, srv.dur, srv.busy_slot);
         let head = self.front(b);
-        if out != u32::MAX && self.is_full(out as usize) {
-            let srv = &mut self.servers[s];
-            if !srv.blocked {
-                srv.blocked = true;
-                self.out.stalls += 1;
-            }
-            return; // woken when `out` frees a slot
-        }
+        // try_serve has checked that `out` has room
+        debug_assert!(out == u32::MAX || !self.is_full(out as usize));
         // take the packet off `b`, and `b`, the first in line, off the request queue of `s`
         let cap = self.cap as u32;
         let buf = &mut self.buffers[b];
@@ -876,7 +887,10 @@ impl<'a> Sim<'a> {
             self.deliver(out as usize, head);
         }
         let srv = &mut self.servers[s];
-        srv.in_service = Some(head);
+        srv.busy = true;
+        if out == u32::MAX {
+            srv.held = head;
+        }
         let class = if kind == SYNAPSE && !token {
             EventQueue::variable()
         } else {
@@ -1164,15 +1178,6 @@ pub fn critical_path(
     let n_parts = plan.parts.len();
     let flits = c.flits as u64;
     let t_msg = c.t_message_out.min(c.t_token_out);
-    // incoming tokens per partition: (source partition, index of the route, delay)
-    let mut incoming: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); n_parts];
-    for (src, targets) in plan.token_targets.iter().enumerate() {
-        for (k, list) in targets.iter().enumerate() {
-            for &(q, d) in list {
-                incoming[q as usize].push((src, k, d as usize));
-            }
-        }
-    }
     let route_fs = |from: u32, to: u32| -> u64 {
         let h = crate::plan::route_hops(arch, from as usize, to as usize);
         (0..4)
@@ -1180,13 +1185,29 @@ pub fn critical_path(
             .sum::<u64>()
             + c.t_message_in
     };
-    let messages = |part: usize, step: usize| -> u64 {
-        trace
-            .spikes_of(step, part)
-            .iter()
-            .map(|&n| plan.fanout_of(n as usize).len() as u64)
-            .sum()
-    };
+    // incoming tokens per partition: (source partition, index of the route, delay, the
+    // route's time), each route's time computed once
+    let mut incoming: Vec<Vec<(usize, usize, usize, u64)>> = vec![Vec::new(); n_parts];
+    for (src, targets) in plan.token_targets.iter().enumerate() {
+        for (k, list) in targets.iter().enumerate() {
+            let route = route_fs(plan.parts[src].core, plan.token_dests[src][k]);
+            for &(q, d) in list {
+                incoming[q as usize].push((src, k, d as usize, route));
+            }
+        }
+    }
+    // spike packets each (partition, step) sends, counted once (every target reads them)
+    let messages: Vec<u64> = (0..steps)
+        .flat_map(|t| {
+            (0..n_parts).map(move |q| {
+                trace
+                    .spikes_of(t, q)
+                    .iter()
+                    .map(|&n| plan.fanout_of(n as usize).len() as u64)
+                    .sum::<u64>()
+            })
+        })
+        .collect();
     let mut finish = vec![0u64; n_parts * steps];
     // the chain ends at the output layer's last update, as the latency does
     let output_layer = plan.lif.len() - 1;
@@ -1208,7 +1229,7 @@ pub fn critical_path(
         for q in 0..n_parts {
             let mut start = if t > 0 { finish[q * steps + t - 1] } else { 0 };
             start = start.max(barrier);
-            for &(src, k, d) in &incoming[q] {
+            for &(src, k, d, route) in &incoming[q] {
                 if t < d {
                     continue;
                 }
@@ -1218,8 +1239,9 @@ pub fn critical_path(
                     .iter()
                     .filter(|&&m| s + (m as usize) < steps)
                     .count() as u64;
-                let sent = finish[src * steps + s] + (messages(src, s) + ahead + 1) * t_msg;
-                start = start.max(sent + route_fs(plan.parts[src].core, plan.token_dests[src][k]));
+                let sent =
+                    finish[src * steps + s] + (messages[s * n_parts + src] + ahead + 1) * t_msg;
+                start = start.max(sent + route);
             }
             let [acc, upd, spk] = trace.soma_work[t * n_parts + q];
             let dur = acc as u64 * c.t_soma_access
