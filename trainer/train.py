@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from trainer.data import as_source, iter_slices
 from trainer.folded import FoldedSNN, fold_subnet
+from trainer.memory import release_heap
 from trainer.snn import ScaleNorm, model_input
 from trainer.supernet import SearchSpace, SubnetConfig, SuperNet
 
@@ -246,6 +247,7 @@ def train_loop(
             ck.save(state(log.steps))
     log.seconds = time.perf_counter() - t0
     log.epochs = log.steps / steps_per_epoch
+    release_heap()  # the steps' freed activations, before the next phase (trainer.memory)
     return log
 
 
@@ -319,6 +321,7 @@ def train_supernet(
 def recalibrate(supernet: SuperNet, cfg: SubnetConfig, frames, batches: int = 8,
                 batch_size: int = 64) -> None:
     """Re-estimate the norms' running statistics for the sub-network `cfg` (weights inherited)."""
+    release_heap()
     src = as_source(frames)
     norms = [m for m in supernet.modules() if isinstance(m, ScaleNorm)]
     saved = [m.momentum for m in norms]
@@ -332,6 +335,7 @@ def recalibrate(supernet: SuperNet, cfg: SubnetConfig, frames, batches: int = 8,
     for m, mom in zip(norms, saved):
         m.momentum = mom
         m.eval()
+    release_heap()
 
 
 @torch.no_grad()
@@ -343,6 +347,7 @@ def output_counts(forward: Callable[[torch.Tensor], torch.Tensor], frames, times
     for _, x in iter_slices(as_source(frames), batch_size):
         out = forward(model_input(x, timesteps, input_mode, device))
         outs.append(out.sum(0).round().to(torch.int64).cpu())
+    release_heap()
     return torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.int64)
 
 
@@ -367,6 +372,7 @@ def evaluate_subnet(supernet: SuperNet, cfg: SubnetConfig, frames, labels, calib
                                      for o in outs], 1).cpu()
             spikes = per_layer if spikes is None else torch.cat([spikes, per_layer])
             counts.append(outs[-1].sum(0).round().long().cpu())
+    release_heap()
     counts = torch.cat(counts).numpy()
     return {"accuracy": accuracy_from_counts(counts, labels),
             "spikes_per_layer_mean": spikes.float().mean(0).tolist(),
