@@ -37,6 +37,13 @@ from trainer.snn import ScaleNorm, model_input
 from trainer.supernet import SearchSpace, SubnetConfig, SuperNet
 
 
+# Samples in a no-gradient batch (recalibration, evaluation): the same 64 everywhere, so that
+# the no-gradient term of the memory bound is one figure (docs/datasets.md, "Memory"). Evaluation
+# is per sample (norms use running statistics), so its batch changes no output; recalibration's
+# batch statistics do depend on it (it stays 64, as before).
+NO_GRAD_BATCH = 64
+
+
 def set_seed(seed: int, threads: Optional[int] = None) -> None:
     random.seed(seed)
     np.random.seed(seed % (2 ** 32))
@@ -319,7 +326,7 @@ def train_supernet(
 
 @torch.no_grad()
 def recalibrate(supernet: SuperNet, cfg: SubnetConfig, frames, batches: int = 8,
-                batch_size: int = 64) -> None:
+                batch_size: int = NO_GRAD_BATCH) -> None:
     """Re-estimate the norms' running statistics for the sub-network `cfg` (weights inherited)."""
     release_heap()
     src = as_source(frames)
@@ -340,7 +347,7 @@ def recalibrate(supernet: SuperNet, cfg: SubnetConfig, frames, batches: int = 8,
 
 @torch.no_grad()
 def output_counts(forward: Callable[[torch.Tensor], torch.Tensor], frames, timesteps: int,
-                  batch_size: int = 128, input_mode: str = "spikes",
+                  batch_size: int = NO_GRAD_BATCH, input_mode: str = "spikes",
                   device: Optional[torch.device] = None) -> np.ndarray:
     """Output spike counts int64 [N, K] of `forward(x_seq)` over `frames`."""
     outs = []
@@ -366,7 +373,7 @@ def evaluate_subnet(supernet: SuperNet, cfg: SubnetConfig, frames, labels, calib
     supernet.eval()
     counts, spikes = [], None
     with torch.no_grad():
-        for _, x in iter_slices(as_source(frames), 128):
+        for _, x in iter_slices(as_source(frames), NO_GRAD_BATCH):
             outs = supernet(_inputs(supernet, x, cfg.timesteps), cfg, return_all=True)
             per_layer = torch.stack([o.sum(dim=tuple(d for d in range(o.dim()) if d != 1))
                                      for o in outs], 1).cpu()
