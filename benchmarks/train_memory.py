@@ -45,7 +45,7 @@ SEGMENTS_PER_TRIAL, SEGMENT_US, N_CLASSES = 20, 1_500_000, 11
 # norm recalibration (no gradient, its own batches of 64 samples).
 FLOOR_BYTES = 640 << 20  # Python + torch + SpikingJelly + the trainer, imported, with the model
 TRAIN_BYTES_PER_SAMPLE_STEP = (15 << 20) // 2  # x batch x T (7.5 MiB a sample and time step)
-CALIB_BYTES_PER_SAMPLE_STEP = (11 << 20) // 4  # x 64 x T (2.75 MiB a sample and time step)
+CALIB_BYTES_PER_SAMPLE_STEP = 3 << 20  # x 64 x T (3 MiB a sample and time step)
 CALIB_BATCH = 64  # trainer.train.recalibrate's batch
 
 
