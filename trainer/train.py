@@ -32,8 +32,16 @@ import torch.nn.functional as F
 
 from trainer.data import as_source, iter_slices
 from trainer.folded import FoldedSNN, fold_subnet
+from trainer.memory import release_heap
 from trainer.snn import ScaleNorm, model_input
 from trainer.supernet import SearchSpace, SubnetConfig, SuperNet
+
+
+# Samples in a no-gradient batch (recalibration, evaluation): the same 64 everywhere, so that
+# the no-gradient term of the memory bound is one figure (docs/datasets.md, "Memory"). Evaluation
+# is per sample (norms use running statistics), so its batch changes no output; recalibration's
+# batch statistics do depend on it (it stays 64, as before).
+NO_GRAD_BATCH = 64
 
 
 def set_seed(seed: int, threads: Optional[int] = None) -> None:
@@ -246,6 +254,7 @@ def train_loop(
             ck.save(state(log.steps))
     log.seconds = time.perf_counter() - t0
     log.epochs = log.steps / steps_per_epoch
+    release_heap()  # the steps' freed activations, before the next phase (trainer.memory)
     return log
 
 
@@ -317,8 +326,9 @@ def train_supernet(
 
 @torch.no_grad()
 def recalibrate(supernet: SuperNet, cfg: SubnetConfig, frames, batches: int = 8,
-                batch_size: int = 64) -> None:
+                batch_size: int = NO_GRAD_BATCH) -> None:
     """Re-estimate the norms' running statistics for the sub-network `cfg` (weights inherited)."""
+    release_heap()
     src = as_source(frames)
     norms = [m for m in supernet.modules() if isinstance(m, ScaleNorm)]
     saved = [m.momentum for m in norms]
@@ -332,17 +342,19 @@ def recalibrate(supernet: SuperNet, cfg: SubnetConfig, frames, batches: int = 8,
     for m, mom in zip(norms, saved):
         m.momentum = mom
         m.eval()
+    release_heap()
 
 
 @torch.no_grad()
 def output_counts(forward: Callable[[torch.Tensor], torch.Tensor], frames, timesteps: int,
-                  batch_size: int = 128, input_mode: str = "spikes",
+                  batch_size: int = NO_GRAD_BATCH, input_mode: str = "spikes",
                   device: Optional[torch.device] = None) -> np.ndarray:
     """Output spike counts int64 [N, K] of `forward(x_seq)` over `frames`."""
     outs = []
     for _, x in iter_slices(as_source(frames), batch_size):
         out = forward(model_input(x, timesteps, input_mode, device))
         outs.append(out.sum(0).round().to(torch.int64).cpu())
+    release_heap()
     return torch.cat(outs).numpy() if outs else np.zeros((0, 0), np.int64)
 
 
@@ -361,12 +373,13 @@ def evaluate_subnet(supernet: SuperNet, cfg: SubnetConfig, frames, labels, calib
     supernet.eval()
     counts, spikes = [], None
     with torch.no_grad():
-        for _, x in iter_slices(as_source(frames), 128):
+        for _, x in iter_slices(as_source(frames), NO_GRAD_BATCH):
             outs = supernet(_inputs(supernet, x, cfg.timesteps), cfg, return_all=True)
             per_layer = torch.stack([o.sum(dim=tuple(d for d in range(o.dim()) if d != 1))
                                      for o in outs], 1).cpu()
             spikes = per_layer if spikes is None else torch.cat([spikes, per_layer])
             counts.append(outs[-1].sum(0).round().long().cpu())
+    release_heap()
     counts = torch.cat(counts).numpy()
     return {"accuracy": accuracy_from_counts(counts, labels),
             "spikes_per_layer_mean": spikes.float().mean(0).tolist(),

@@ -165,3 +165,56 @@ def test_training_on_a_stream_equals_training_on_dense_frames(gesture, tmp_path)
                      [p.detach().clone() for p in res.folded.parameters()]))
     assert runs[0][0] == runs[1][0]
     assert all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+
+def _gesture_set(root, n_samples, per_trial=4, events=300):
+    """`n_samples` DVS Gesture segments of `events` events, `per_trial` a trial (fixed-size
+    trials, so one source file's memory does not grow with the set)."""
+    from test_datasets_readers import aedat31_bytes
+
+    rng = np.random.default_rng(n_samples)
+    root.mkdir(parents=True)
+    names = []
+    for k in range(n_samples // per_trial):
+        name = f"user{k + 1:02d}_led.aedat"
+        t = np.sort(rng.integers(0, 1000 * per_trial, events * per_trial))
+        evs = list(zip(rng.integers(0, 128, t.size).tolist(), rng.integers(0, 128, t.size).tolist(),
+                       rng.integers(0, 2, t.size).tolist(), t.tolist()))
+        (root / name).write_bytes(aedat31_bytes(evs))
+        (root / name.replace(".aedat", "_labels.csv")).write_text(
+            "class,startTime_usec,endTime_usec\n"
+            + "".join(f"{s % 11 + 1},{1000 * s},{1000 * s + 1000}\n" for s in range(per_trial)))
+        names.append(name)
+    (root / "trials_to_train.txt").write_text("\n".join(names) + "\n")
+    (root / "trials_to_test.txt").write_text(names[0] + "\n")
+
+
+@pytest.mark.parametrize("augment", [None, Augment(random_crop=(96, 96), flip_lr=0.5)])
+def test_stream_memory_is_bounded_by_the_batch_not_the_set(tmp_path, augment):
+    """Building the cache and reading an epoch hold the same Python-side memory (tracemalloc
+    peak: numpy's buffers are traced) for N and 2N samples, and no cache file is memory-mapped
+    (a map's touched pages would count as resident memory, growing with the set)."""
+    import tracemalloc
+
+    peaks = {}
+    for n in (16, 32):
+        root = tmp_path / f"g{n}" / "DvsGesture"
+        _gesture_set(root, n)
+        tracemalloc.start()
+        st = open_stream("dvsgesture", root, "train", 4, cache=tmp_path / f"c{n}",
+                         augment=augment)
+        build = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        for i in range(0, n, 4):
+            st.batch(np.arange(i, i + 4), train=True, epoch=0, seed=0)
+        read = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert len(st) == n
+        with open("/proc/self/maps") as fh:
+            assert str(st.cache_folder) not in fh.read()
+        peaks[n] = (build, read)
+    one_sample = 4 * 2 * 128 * 128 * 4  # dense float32 frames of one sample: 512 KiB
+    # what grows with N is per-sample bookkeeping (labels, windows: bytes a sample), not data
+    assert abs(peaks[32][0] - peaks[16][0]) < one_sample // 2, peaks
+    assert abs(peaks[32][1] - peaks[16][1]) < one_sample // 8, peaks
+    assert peaks[16][1] < 8 * one_sample  # an epoch's peak is about one batch of 4
