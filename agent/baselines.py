@@ -39,17 +39,19 @@ TPE_STARTUP = {200: 10, 500: 10}
 TPE_MULTIVARIATE = False
 
 
-def per_budget(table: dict, budget: int) -> int:
+def per_budget(table: dict, budget: int):
     """The setting of the studied budget nearest to `budget` (log scale)."""
     return table[min(table, key=lambda b: (abs(np.log(b / budget)), b))]
 
 
-def nsga2_population(budget: int) -> int:
-    return max(4, min(per_budget(NSGA2_POPULATION, budget), budget // 2))
+def nsga2_population(budget: int, table: Optional[dict] = None) -> int:
+    """The population for `budget` from `table` ({budget: population}, default NSGA2_POPULATION)."""
+    return max(4, min(per_budget(table or NSGA2_POPULATION, budget), budget // 2))
 
 
-def tpe_startup(budget: int) -> int:
-    return max(1, min(per_budget(TPE_STARTUP, budget), budget))
+def tpe_startup(budget: int, table: Optional[dict] = None) -> int:
+    """TPE's random start-up trials for `budget` from `table` (default TPE_STARTUP)."""
+    return max(1, min(per_budget(table or TPE_STARTUP, budget), budget))
 
 
 def _log_objectives(evaluator: Evaluator, rec: Evaluation) -> tuple[np.ndarray, float]:

@@ -82,10 +82,6 @@ def studied_from(reports: list) -> dict:
     return out
 
 
-def _nearest(table: dict, budget: int):
-    return table[min(table, key=lambda b: (abs(np.log(b / budget)), b))]
-
-
 def variant_settings(variant: str, budget: int, studied: Optional[dict] = None) -> dict:
     """The studied settings a variant runs with at `budget`, as `run_search` keyword arguments
     (part of each run's cache key): the code's constants, or those of `studied` (`studied_from`)
@@ -95,16 +91,15 @@ def variant_settings(variant: str, budget: int, studied: Optional[dict] = None) 
     method = VARIANTS[variant][0]
     study = (studied or {}).get("rl" if method == "moves" else method)
     if method == "nsga2":
-        pop = _nearest(study, budget)["pop_size"] if study else baselines.per_budget(baselines.NSGA2_POPULATION,
-                                                                                      budget)
-        return {"pop_size": max(4, min(pop, budget // 2))}
+        table = {b: st["pop_size"] for b, st in study.items()} if study else None
+        return {"pop_size": baselines.nsga2_population(budget, table)}
     if method == "tpe":
         if study:
-            st = _nearest(study, budget)
-            return {"n_startup_trials": max(1, min(st["n_startup_trials"], budget)), "multivariate": st["multivariate"]}
+            startup = baselines.tpe_startup(budget, {b: st["n_startup_trials"] for b, st in study.items()})
+            return {"n_startup_trials": startup, "multivariate": baselines.per_budget(study, budget)["multivariate"]}
         return {"n_startup_trials": baselines.tpe_startup(budget), "multivariate": baselines.TPE_MULTIVARIATE}
     if method in ("rl", "moves"):
-        st = _nearest(study, budget) if study else rl.rl_settings(budget)
+        st = baselines.per_budget(study, budget) if study else rl.rl_settings(budget)
         out = {"pool": st["pool"], "local_options": dict(st["local_options"])}
         if method == "rl" and VARIANTS[variant][1].get("local_moves") == 0:
             out = {}  # PPO only: no archive moves, so neither pool nor move options apply
