@@ -201,11 +201,9 @@ def run(args: argparse.Namespace) -> int:
 
 def trained_report(wl: Workload, r: ta.SimResult) -> dict:
     """Where a trained network came from, and its on-chip accuracy on the exported labels (printed)."""
-    from services.training_source import accuracy_ratio
-
     m = wl.meta
     labels = m["labels"][: r.n_samples]
-    accuracy = accuracy_ratio(r, labels)
+    accuracy = r.accuracy(labels)
     correct = int(round(accuracy * len(labels)))
     print(f"  on-chip accuracy    {accuracy:.4f} ({correct}/{len(labels)} {m['split']} samples of "
           f"{m['training_operation_id']} on {m['trainer_endpoint']}, {m['weight_bits']}-bit weights)")

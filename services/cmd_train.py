@@ -537,7 +537,7 @@ def cmd_evaluate(args) -> int:
         counts = np.asarray(sim.output_spike_counts)
         same = np.all(counts == fp.output_spike_counts, axis=1)
         res.update({
-            "on_chip_accuracy": float((sim.predicted_labels() == labels).mean()),
+            "on_chip_accuracy": sim.accuracy(labels),
             "on_chip_counts_equal_fixed_point": bool(same.all()),
             "on_chip_samples_matching": int(same.sum()),
             "on_chip_seconds": time.perf_counter() - t1,

@@ -93,10 +93,3 @@ def _message(exc, endpoint: str, operation_id: str, names: Options) -> str:
         return f"{names.endpoint} {endpoint}: the trainer service is busy ({exc.details})"
     return f"{names.operation} {operation_id!r}: ExportNetwork on {endpoint} failed: {exc}"
 
-
-def accuracy_ratio(result, labels) -> float:
-    """On-chip accuracy: the class with most output spikes (lowest index on ties) against the labels."""
-    import numpy as np
-
-    labels = np.asarray(labels)
-    return float((result.predicted_labels() == labels[: result.n_samples]).mean()) if len(labels) else 0.0

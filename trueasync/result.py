@@ -91,6 +91,11 @@ class SimResult:
         """Class with the most output spikes per sample (lowest index wins ties)."""
         return np.argmax(self.output_spike_counts, axis=1)
 
+    def accuracy(self, labels) -> float:
+        """Fraction of samples whose predicted label is `labels`' (one per sample; 0 for none)."""
+        labels = np.asarray(labels)
+        return float((self.predicted_labels() == labels).mean()) if len(labels) else 0.0
+
     def to_json(self) -> dict:
         """JSON-ready figures: totals, per-sample values, area and wall time."""
         per_sample = {
