@@ -85,10 +85,16 @@ class status_errors:
         self.context.abort(grpc.StatusCode.INTERNAL, f"internal error ({kind.__name__}: {exc}); please report it")
 
 
+# grpc core's deadline timer runs on its own (monotonic) clock, while time_remaining() is computed from
+# time.time(): the timer may end a call, and fire its cancellation callback, just before time_remaining()
+# reaches zero. A call that ends this close to its deadline is reported as DEADLINE_EXCEEDED, not CANCELLED.
+DEADLINE_SLACK_S = 0.05
+
+
 def expired(context: grpc.ServicerContext) -> bool:
     """The call's deadline has passed (grpc keeps such a call active until its handler returns)."""
     remaining = context.time_remaining()
-    return remaining is not None and remaining <= 0
+    return remaining is not None and remaining <= DEADLINE_SLACK_S
 
 
 def abort_cancelled(context: grpc.ServicerContext, what: str) -> None:
