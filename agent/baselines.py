@@ -28,15 +28,13 @@ from agent.evaluator import Evaluation, Evaluator
 Progress = Optional[Callable[[Evaluator], None]]
 INFEASIBLE_LOG = 10.0  # objectives (decades over the reference design) told for a design that does not fit
 
-# Chosen by benchmarks/hw_search_tuning.py on the tuning workloads (docs/search.md, "Settings").
-# The study's rerun on the engine with issue 11's cost model and the feasibility mask
-# (2026-12-01) chose population 16 at both budgets and multivariate TPE; the benchmark rerun
-# runs with those (`hw_search.py --settings-from`). They become these defaults when that
-# benchmark lands together with re-measured `ancoef explore` figures, whose searches use them
-# (docs/search.md, "Settings"); until then the defaults stay those every documented figure used.
-NSGA2_POPULATION = {200: 32, 500: 32}
+# Chosen by benchmarks/hw_search_tuning.py on the tuning workloads (docs/search.md, "Settings";
+# benchmarks/results/hw_search_tuning.json), on the engine with issue 11's cost model and the
+# feasibility mask: population 16 at both budgets, multivariate TPE with 10 start-up trials.
+# tests/agent/test_studied_settings.py holds these to that report.
+NSGA2_POPULATION = {200: 16, 500: 16}
 TPE_STARTUP = {200: 10, 500: 10}
-TPE_MULTIVARIATE = False
+TPE_MULTIVARIATE = True
 
 
 def per_budget(table: dict, budget: int):

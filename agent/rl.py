@@ -46,13 +46,12 @@ MOVE_PROPOSER = "archive-move"  # proposer name of the critic-screened archive m
 # rl study; docs/search.md "Settings"): the critic's candidates per move (`pool`), the archive
 # moves' options (`constrained`: aim at the front of the designs meeting the targets) and the
 # preference schedule of the PPO proposals. Another budget takes the nearest studied one.
-# The study's rerun on today's engine and policy (2026-12-01) chose unconstrained moves at 200
-# and constrained ones at 500, both with the cycle; the benchmark rerun runs with those
-# (`hw_search.py --settings-from`), and they become these defaults when it lands with
-# re-measured `ancoef explore` figures (explore's searches use these; docs/search.md).
+# On the engine with issue 11's cost model and today's policy the study chose unconstrained moves
+# at 200 and constrained ones at 500, both with the cycle (benchmarks/results/hw_search_tuning_rl.json;
+# tests/agent/test_studied_settings.py holds these to it).
 RL_SETTINGS = {
-    200: {"pool": 16, "local_options": {"constrained": True}, "preference": "mixed"},
-    500: {"pool": 16, "local_options": {"constrained": False}, "preference": "cycle"},
+    200: {"pool": 16, "local_options": {"constrained": False}, "preference": "cycle"},
+    500: {"pool": 16, "local_options": {"constrained": True}, "preference": "cycle"},
 }
 
 
