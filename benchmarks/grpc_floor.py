@@ -1,0 +1,181 @@
+"""Where a tiny remote simulation's time goes: gRPC's own round trip beside ours, in one run.
+
+    python benchmarks/grpc_floor.py              # 8 alternating rounds of 300 calls per mode
+    python benchmarks/grpc_floor.py --rounds 3   # a quick look
+
+issue 9 asks for at most 1 ms added per call on the tiny workload (benchmarks/grpc_load.py measures
+it). This script shows how much of that a Python gRPC server costs before any code of ours runs.
+One client thread, alternating rounds (so that every mode sees the same machine noise), p50 per
+call of:
+
+- the in-process `trueasync.simulate` of the tiny workload (the baseline of grpc_load.py);
+- a trivial unary call (GetLimits answered by a two-line handler) on a bare `grpc.server` with a
+  thread pool, and on a bare `grpc.aio` server, each in a process of its own, with no code of ours:
+  the floor of a Python gRPC round trip on this machine, sync and asyncio;
+- GetLimits on `ancoef serve sim` (ours: interceptors, metrics, health, reflection);
+- Simulate on `ancoef serve sim` with the request's bytes built once (the network by network_id):
+  the server's whole share, without the client's conversions;
+- `SimulatorClient.simulate`, what grpc_load.py times.
+
+Writes benchmarks/results/grpc_floor.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from concurrent import futures
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT, ROOT / "benchmarks"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from services.proto.ancoef.v1 import simulator_pb2 as pb  # noqa: E402
+from services.proto.ancoef.v1 import simulator_pb2_grpc as pb_grpc  # noqa: E402
+
+
+class _Bare(pb_grpc.SimulatorServiceServicer):
+    def GetLimits(self, request, context):
+        return pb.GetLimitsResponse(max_samples=4096)
+
+
+class _BareAio(pb_grpc.SimulatorServiceServicer):
+    async def GetLimits(self, request, context):
+        return pb.GetLimitsResponse(max_samples=4096)
+
+
+def _serve_sync(port_out) -> None:
+    server = __import__("grpc").server(futures.ThreadPoolExecutor(max_workers=8))
+    pb_grpc.add_SimulatorServiceServicer_to_server(_Bare(), server)
+    port_out.put(server.add_insecure_port("127.0.0.1:0"))
+    server.start()
+    server.wait_for_termination()
+
+
+def _serve_aio(port_out) -> None:
+    from grpc import aio
+
+    async def main():
+        server = aio.server()
+        pb_grpc.add_SimulatorServiceServicer_to_server(_BareAio(), server)
+        port_out.put(server.add_insecure_port("127.0.0.1:0"))
+        await server.start()
+        await server.wait_for_termination()
+
+    asyncio.run(main())
+
+
+def _start_bare(target) -> tuple[mp.Process, int]:
+    ctx = mp.get_context("spawn")
+    port_out = ctx.Queue()
+    process = ctx.Process(target=target, args=(port_out,), daemon=True)
+    process.start()
+    return process, port_out.get(timeout=60)
+
+
+def _start_ours() -> tuple[subprocess.Popen, int]:
+    process = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "sim", "--port", "0",
+                                "--metrics-port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    line = process.stdout.readline()
+    m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+    if not m:
+        process.kill()
+        raise SystemExit(f"the server did not start: {line!r}")
+    return process, int(m.group(1))
+
+
+def p50_ms(call, n: int, warmup: int = 50) -> float:
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def modes() -> tuple[dict, list]:
+    import grpc
+
+    import trueasync as ta
+    from grpc_load import load_case
+    from services import wire
+    from services.client import SimulatorClient
+
+    (sync_proc, sync_port), (aio_proc, aio_port) = _start_bare(_serve_sync), _start_bare(_serve_aio)
+    ours_proc, ours_port = _start_ours()
+    network, arch, inputs, kw = load_case("tiny")
+    client = SimulatorClient(f"127.0.0.1:{ours_port}")
+    request = wire.simulate_request_to_proto(None, arch, inputs, threads=1, **kw)
+    request.network_id = client.register_network(network)
+    raw = request.SerializeToString()
+    channel = grpc.insecure_channel(f"127.0.0.1:{ours_port}")
+    simulate_raw = channel.unary_unary("/ancoef.v1.SimulatorService/Simulate", request_serializer=None,
+                                       response_deserializer=None)
+    ours = pb_grpc.SimulatorServiceStub(channel)
+    bare_sync = pb_grpc.SimulatorServiceStub(grpc.insecure_channel(f"127.0.0.1:{sync_port}"))
+    bare_aio = pb_grpc.SimulatorServiceStub(grpc.insecure_channel(f"127.0.0.1:{aio_port}"))
+    limits = pb.GetLimitsRequest()
+    calls = {
+        "in-process trueasync.simulate": lambda: ta.simulate(network, arch, inputs, threads=1, **kw),
+        "bare grpc.server, trivial call": lambda: bare_sync.GetLimits(limits, timeout=60),
+        "bare grpc.aio server, trivial call": lambda: bare_aio.GetLimits(limits, timeout=60),
+        "ancoef serve sim, GetLimits": lambda: ours.GetLimits(limits, timeout=60),
+        "ancoef serve sim, Simulate (bytes built once)": lambda: simulate_raw(raw, timeout=60),
+        "SimulatorClient.simulate": lambda: client.simulate(network, arch, inputs, threads=1, **kw),
+    }
+    return calls, [sync_proc, aio_proc, ours_proc]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rounds", type=int, default=8, help="alternating rounds (default 8)")
+    p.add_argument("--calls", type=int, default=300, help="timed calls per mode and round (default 300)")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "grpc_floor.json")
+    args = p.parse_args(argv)
+    load_start = os.getloadavg()
+    calls, processes = modes()
+    rounds: dict[str, list[float]] = {name: [] for name in calls}
+    try:
+        for _ in range(args.rounds):
+            for name, call in calls.items():
+                rounds[name].append(p50_ms(call, args.calls))
+    finally:
+        for process in processes:
+            process.terminate() if isinstance(process, subprocess.Popen) else process.kill()
+    base = statistics.median(rounds["in-process trueasync.simulate"])
+    rows = [{"mode": name, "p50_ms": statistics.median(v), "min_round_ms": min(v), "max_round_ms": max(v),
+             "over_in_process_ms": statistics.median(v) - base} for name, v in rounds.items()]
+    print(f"{'mode':48s} {'p50 ms':>8s} {'rounds (min-max)':>18s} {'- in-process':>13s}")
+    for r in rows:
+        print(f"{r['mode']:48s} {r['p50_ms']:8.3f} {r['min_round_ms']:8.3f}-{r['max_round_ms']:<8.3f} "
+              f"{r['over_in_process_ms']:+12.3f}")
+    load_end = os.getloadavg()
+    print("load average: start " + ", ".join(f"{x:.2f}" for x in load_start)
+          + "; end " + ", ".join(f"{x:.2f}" for x in load_end))
+    report = {"command": "python benchmarks/grpc_floor.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "rounds": args.rounds, "calls_per_round": args.calls, "rows": rows,
+              "round_p50s_ms": rounds, "loadavg_start": load_start, "loadavg_end": load_end,
+              "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                          "cpus": os.cpu_count()}}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
