@@ -49,8 +49,15 @@ def test_cancel_must_be_a_token():
         ta.simulate(wl.network, wl.arch, wl.inputs, preset=wl.costs, cancel=True)
 
 
+def _slow_workload():
+    """Much engine work per input spike, so that 30 s of samples make a small input array: freeing
+    a large one (the 784-input workload's 30 s are about 45 MB, copied twice) took up to 235 ms on
+    a loaded 2-core machine after the engine had stopped, which is not what this test measures."""
+    return generate_mlp((64, 1024, 512, 10), timesteps=200, rate=0.3, samples=1, mesh=(2, 2), seed=3)
+
+
 def test_a_30_second_simulation_stops_within_100_ms_of_cancel_from_another_thread():
-    wl = _workload()
+    wl = _slow_workload()
     one = ta.simulate(wl.network, wl.arch, wl.inputs, preset=wl.costs, core_of=wl.core_of, threads=1)
     # Enough identical samples for about 30 s on one thread.
     samples = max(2, math.ceil(30.0 / max(one.wall_s, 1e-4)))
