@@ -29,7 +29,7 @@ from trueasync.result import SimResult
 # name -> module that defines it; importing that module loads the compiled extension
 _LAZY = {name: "trueasync.api" for name in (
     "SimulationError", "area_and_static_power", "load_preset", "map_network", "preset_names",
-    "simulate", "CancelToken", "SimulationCancelled", "event_costs",
+    "simulate", "CancelToken", "SimulationCancelled", "event_costs", "PreparedNetwork",
 )}
 
 
@@ -51,6 +51,7 @@ __all__ = [
     "InputLayer",
     "LifLayer",
     "Network",
+    "PreparedNetwork",
     "SimResult",
     "SimulationCancelled",
     "SimulationError",

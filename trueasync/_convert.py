@@ -140,6 +140,10 @@ def network_dict(network: Network) -> dict:
     }
 
 
+def prepare_network(network: Network) -> "_core.PreparedNetwork":
+    return _core.PreparedNetwork(network_dict(network))
+
+
 def arch_dict(arch: Architecture) -> dict:
     if not isinstance(arch, Architecture):
         raise SimulationError(f"arch must be a trueasync.Architecture, got {type(arch).__name__}")
@@ -227,14 +231,20 @@ def simulate(
         threads = _integer(threads, "threads")
         if threads < 1:
             raise SimulationError(f"threads must be at least 1, got {threads}")
+    from trueasync.api import PreparedNetwork
+
+    if isinstance(network, PreparedNetwork):
+        engine_network, layer_names = network._core, network.layer_names
+    else:
+        engine_network, layer_names = network_dict(network), [layer.name for layer in network.layers]
     raw = _core.simulate(
-        network_dict(network), arch_dict(arch), text, spikes, str(semantics), placement, threads, trace, timeline,
+        engine_network, arch_dict(arch), text, spikes, str(semantics), placement, threads, trace, timeline,
         cancel, schedule,
     )
-    return _result(raw, network, str(semantics), preset_name, schedule)
+    return _result(raw, layer_names, str(semantics), preset_name, schedule)
 
 
-def _result(raw: dict, network: Network, semantics: str, preset: str, schedule: str) -> SimResult:
+def _result(raw: dict, layer_names: list, semantics: str, preset: str, schedule: str) -> SimResult:
     timeline = raw.get("timeline")
     if timeline is not None:
         columns = list(timeline.items())
@@ -261,7 +271,7 @@ def _result(raw: dict, network: Network, semantics: str, preset: str, schedule: 
         critical_path_s=raw["critical_path_s"],
         serial_time_s=raw["serial_time_s"],
         wall_s=float(raw["wall_s"]),
-        layer_names=[layer.name for layer in network.layers],
+        layer_names=layer_names,
         spike_trace=raw.get("spike_trace"),
         timeline=timeline,
     )

@@ -21,8 +21,16 @@ class CancelToken:
     @property
     def cancelled(self) -> bool: ...
 
+class PreparedNetwork:
+    """A network dict converted to the engine's types once; `simulate` takes it in place of the
+    dict, with identical results."""
+
+    def __init__(self, network: dict[str, Any]) -> None: ...
+    @property
+    def n_inputs(self) -> int: ...
+
 def simulate(
-    network: dict[str, Any],
+    network: dict[str, Any] | PreparedNetwork,
     arch: dict[str, Any],
     costs_json: str,
     inputs: npt.NDArray[np.uint8],

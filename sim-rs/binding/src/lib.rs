@@ -4,13 +4,14 @@
 mod convert;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Instant;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use trueasync_engine::{
-    CancelFlag, CostModel, Schedule, Semantics, SimOutput, SimRequest, ENERGY_UNITS,
+    CancelFlag, CostModel, Network, Schedule, Semantics, SimOutput, SimRequest, ENERGY_UNITS,
 };
 
 use convert::{panic_to_py_err, to_py_err, SimulationCancelled, SimulationError};
@@ -48,6 +49,40 @@ impl CancelToken {
     }
 }
 
+/// A network converted to the engine's types once, for callers that simulate the same network
+/// many times (the simulator service's cached networks): `simulate` takes it in place of the
+/// network dict and skips that conversion, with identical results.
+#[pyclass(frozen, module = "trueasync._core")]
+struct PreparedNetwork {
+    network: Arc<Network>,
+}
+
+#[pymethods]
+impl PreparedNetwork {
+    #[new]
+    fn new(network: &Bound<'_, PyDict>) -> PyResult<Self> {
+        Ok(Self {
+            network: Arc::new(convert::network(network)?),
+        })
+    }
+
+    #[getter]
+    fn n_inputs(&self) -> usize {
+        self.network.n_inputs()
+    }
+}
+
+/// The engine network of `network`: a PreparedNetwork's, or converted from a network dict.
+fn engine_network(network: &Bound<'_, PyAny>) -> PyResult<Arc<Network>> {
+    if let Ok(prepared) = network.downcast::<PreparedNetwork>() {
+        return Ok(Arc::clone(&prepared.get().network));
+    }
+    let d = network.downcast::<PyDict>().map_err(|_| {
+        SimulationError::new_err("network must be a network dict or a PreparedNetwork")
+    })?;
+    Ok(Arc::new(convert::network(d)?))
+}
+
 /// Run the engine with the GIL released; a panic becomes a RuntimeError, never an abort.
 fn without_gil<T: Send>(
     py: Python<'_>,
@@ -63,7 +98,7 @@ fn without_gil<T: Send>(
 #[allow(clippy::too_many_arguments)] // mirrors trueasync.simulate's keyword arguments
 fn simulate<'py>(
     py: Python<'py>,
-    network: &Bound<'py, PyDict>,
+    network: &Bound<'py, PyAny>,
     arch: &Bound<'py, PyDict>,
     costs_json: &str,
     inputs: PyReadonlyArray3<'py, u8>,
@@ -77,7 +112,7 @@ fn simulate<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let cancel = cancel.map(|t| t.flag.clone());
     let schedule: Schedule = schedule.parse().map_err(to_py_err)?;
-    let network = convert::network(network)?;
+    let network = engine_network(network)?;
     let arch = convert::architecture(arch)?;
     let costs = CostModel::from_json(costs_json).map_err(to_py_err)?;
     let semantics: Semantics = semantics.parse().map_err(to_py_err)?;
@@ -390,6 +425,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<SimulationCancelled>(),
     )?;
     m.add_class::<CancelToken>()?;
+    m.add_class::<PreparedNetwork>()?;
     m.add_function(wrap_pyfunction!(simulate, m)?)?;
     m.add_function(wrap_pyfunction!(map_network, m)?)?;
     m.add_function(wrap_pyfunction!(preset_json, m)?)?;
