@@ -112,16 +112,16 @@ SPLIT_ABOVE_BYTES = 64 << 10
 
 
 class NetworkCache:
-    """Converted networks by network_id, bounded by a count and by the bytes of their serialised
+    """Networks converted to the engine's types (trueasync.PreparedNetwork) by network_id, bounded by a count and by the bytes of their serialised
     form (GetLimits.max_cached_networks, .max_cached_network_bytes); least recently used out first."""
 
     def __init__(self, max_count: int, max_bytes: int):
         self.max_count, self.max_bytes = max_count, max_bytes
-        self._entries: OrderedDict[str, tuple[ta.Network, int]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[ta.PreparedNetwork, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Optional[ta.Network]:
+    def get(self, key: str) -> Optional[ta.PreparedNetwork]:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
@@ -129,7 +129,7 @@ class NetworkCache:
             self._entries.move_to_end(key)
             return entry[0]
 
-    def put(self, key: str, network: ta.Network, size: int) -> bool:
+    def put(self, key: str, network: ta.PreparedNetwork, size: int) -> bool:
         """Keep `network` (serialised size `size`); False if it alone is over the byte limit."""
         if size > self.max_bytes or self.max_count < 1:
             return False
@@ -162,7 +162,7 @@ class SimulatorServicer:
         self.networks = NetworkCache(limits.max_cached_networks, limits.max_cached_network_bytes)
 
     # -- request checks -----------------------------------------------------------------------------
-    def _parse(self, raw: bytes, context) -> tuple[pb.SimulateRequest, Optional[ta.Network]]:
+    def _parse(self, raw: bytes, context) -> tuple[pb.SimulateRequest, Optional[ta.PreparedNetwork]]:
         """The request without its network, and the network: converted from the inline bytes (or
         their cached conversion), or the registered one its network_id names."""
         try:
@@ -185,9 +185,10 @@ class SimulatorServicer:
             return request, self._inline(request.network.SerializeToString())
         return request, None
 
-    def _inline(self, network_bytes: bytes) -> ta.Network:
-        """An inline network, converted once: cached under the digest of its bytes (its network_id
-        when they are the canonical serialisation, as a Python client's are)."""
+    def _inline(self, network_bytes: bytes) -> ta.PreparedNetwork:
+        """An inline network, converted once (to the engine's types: later calls skip even that
+        conversion): cached under the digest of its bytes (its network_id when they are the
+        canonical serialisation, as a Python client's are)."""
         key = network_id(network_bytes)
         network = self.networks.get(key)
         if network is None:
@@ -195,12 +196,13 @@ class SimulatorServicer:
                 message = pb.Network.FromString(network_bytes)
             except DecodeError as exc:
                 raise ta.SimulationError(f"request.network is not a valid Network message: {exc}") from None
-            network = wire.network_from_proto(message)
-            self._check_network(network)
+            decoded = wire.network_from_proto(message)
+            self._check_network(decoded)
+            network = ta.PreparedNetwork(decoded)
             self.networks.put(key, network, len(network_bytes))
         return network
 
-    def _registered(self, key: str, context) -> ta.Network:
+    def _registered(self, key: str, context) -> ta.PreparedNetwork:
         network = self.networks.get(key)
         if network is None:
             context.abort(grpc.StatusCode.NOT_FOUND,
@@ -314,7 +316,7 @@ class SimulatorServicer:
                 self._over("request.network serialised bytes", len(canonical), "max_cached_network_bytes")
                 network = wire.network_from_proto(request.network)
                 self._check_network(network)
-                if not self.networks.put(key, network, len(canonical)):
+                if not self.networks.put(key, ta.PreparedNetwork(network), len(canonical)):
                     raise serving.LimitExceeded("this server keeps no registered networks (GetLimits.max_cached_networks "
                                                 "= 0): send the network inline")
             return pb.RegisterNetworkResponse(network_id=key, network_bytes=len(canonical))

@@ -174,8 +174,9 @@ def costs_from_proto(m, where: str = "request") -> Union[str, tm.CostModel]:
     return cost_model_from_proto(m.cost_model)
 
 
-def simulate_request_from_proto(m: pb.SimulateRequest, network: Optional[tm.Network] = None) -> dict:
-    """Keyword arguments for `trueasync.simulate` (`network`: already converted, e.g. cached)."""
+def simulate_request_from_proto(m: pb.SimulateRequest, network=None) -> dict:
+    """Keyword arguments for `trueasync.simulate` (`network`: already converted, e.g. a cached
+    trueasync.Network or trueasync.PreparedNetwork)."""
     if network is None and not m.HasField("network"):
         raise SimulationError("request.network is missing (send it, or set request.network_id to the id "
                               "RegisterNetwork returned)")
