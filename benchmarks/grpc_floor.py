@@ -17,6 +17,10 @@ call of:
   the server's whole share, without the client's conversions;
 - `SimulatorClient.simulate`, what grpc_load.py times.
 
+Then, without any transport, the simulator service's Simulate handler called in this process on a
+registered network (tiny and, where ../shared has it, reference workload): the p50 of its wall time
+less the engine's own `wall_s`, i.e. what the service spends around the engine per call.
+
 Writes benchmarks/results/grpc_floor.json.
 """
 
@@ -140,6 +144,54 @@ def modes() -> tuple[dict, list]:
     return calls, [sync_proc, aio_proc, ours_proc]
 
 
+class _Context:
+    """The few ServicerContext methods the Simulate handler uses, for a call with a 10 min deadline."""
+
+    def __init__(self):
+        self._deadline = time.time() + 600
+
+    def time_remaining(self):
+        return self._deadline - time.time()
+
+    def add_callback(self, callback):
+        return True
+
+    def is_active(self):
+        return True
+
+    def code(self):
+        return None
+
+    def abort(self, code, details):
+        raise RuntimeError(f"{code}: {details}")
+
+
+def handler_outside_engine_ms() -> dict:
+    """p50 of (Simulate handler wall time - engine wall_s) per workload, in this process."""
+    from grpc_load import REFERENCE, load_case
+
+    from services import serving, sim_service, wire
+
+    servicer = sim_service.SimulatorServicer(sim_service.Limits(), serving.Admission("simulator", 2, 8))
+    out = {}
+    for case, calls in (("tiny", 2000), ("reference", 60)):
+        if case == "reference" and not REFERENCE.with_suffix(".json").exists():
+            continue
+        network, arch, inputs, kw = load_case(case)
+        registered = servicer.RegisterNetwork(pb.RegisterNetworkRequest(network=wire.network_to_proto(network)),
+                                              _Context())
+        request = wire.simulate_request_to_proto(None, arch, inputs, threads=1, **kw)
+        request.network_id = registered.network_id
+        raw, context, around = request.SerializeToString(), _Context(), []
+        for i in range(calls + 5):
+            t0 = time.perf_counter()
+            response = servicer.Simulate(raw, context)
+            if i >= 5:
+                around.append(time.perf_counter() - t0 - response.wall_s)
+        out[case] = 1e3 * statistics.median(around)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=8, help="alternating rounds (default 8)")
@@ -163,12 +215,15 @@ def main(argv=None) -> int:
     for r in rows:
         print(f"{r['mode']:48s} {r['p50_ms']:8.3f} {r['min_round_ms']:8.3f}-{r['max_round_ms']:<8.3f} "
               f"{r['over_in_process_ms']:+12.3f}")
+    around = handler_outside_engine_ms()
+    for case, ms in around.items():
+        print(f"Simulate handler in this process, {case} workload: {ms:.3f} ms per call around the engine (p50)")
     load_end = os.getloadavg()
     print("load average: start " + ", ".join(f"{x:.2f}" for x in load_start)
           + "; end " + ", ".join(f"{x:.2f}" for x in load_end))
     report = {"command": "python benchmarks/grpc_floor.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "rounds": args.rounds, "calls_per_round": args.calls, "rows": rows,
-              "round_p50s_ms": rounds, "loadavg_start": load_start, "loadavg_end": load_end,
+              "round_p50s_ms": rounds, "handler_outside_engine_ms": around, "loadavg_start": load_start, "loadavg_end": load_end,
               "machine": {"platform": platform.platform(), "python": platform.python_version(),
                           "cpus": os.cpu_count()}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
