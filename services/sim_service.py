@@ -112,8 +112,9 @@ SPLIT_ABOVE_BYTES = 64 << 10
 
 
 class NetworkCache:
-    """Networks converted to the engine's types (trueasync.PreparedNetwork) by network_id, bounded by a count and by the bytes of their serialised
-    form (GetLimits.max_cached_networks, .max_cached_network_bytes); least recently used out first."""
+    """Networks converted to the engine's types (trueasync.PreparedNetwork) by network_id, bounded
+    by a count and by the bytes of their serialised form (GetLimits.max_cached_networks,
+    .max_cached_network_bytes); least recently used out first."""
 
     def __init__(self, max_count: int, max_bytes: int):
         self.max_count, self.max_bytes = max_count, max_bytes
