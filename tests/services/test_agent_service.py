@@ -28,7 +28,7 @@ QUICK = dict(shape=(40, 30, 10), timesteps=8, samples=2, budget=8, seed=2, algo=
 # every operation's process (slow, and on a busy machine Ray's start-up can time out)
 TINY = dict(limit=60, test_limit=20, minutes=0.1, candidates=2, budget=6, calib_samples=4, designs_per_survivor=2,
             seed=3, algo="nsga2")
-ALGORITHMS = {"nsga2": pb.SEARCH_ALGORITHM_NSGA2, "random": pb.SEARCH_ALGORITHM_RANDOM}
+ALGORITHMS = {"nsga2": pb.SEARCH_ALGORITHM_NSGA2, "random": pb.SEARCH_ALGORITHM_RANDOM, "tpe": pb.SEARCH_ALGORITHM_TPE}
 
 
 def _workload(c: dict):
@@ -109,31 +109,33 @@ def slow_front(tmp_path_factory):
     return _in_process_search(SLOW, tmp_path_factory.mktemp("slow-in-process"))
 
 
-def test_search_through_the_agent_equals_the_in_process_search(agent, tmp_path):
+@pytest.mark.parametrize("algo", ["nsga2", "tpe"])
+def test_search_through_the_agent_equals_the_in_process_search(agent, tmp_path, algo):
     from services.client import AgentClient
 
     server, work = agent
     client = AgentClient(server.endpoint)
-    wl = _workload(QUICK)
-    op_id = client.start_search(wl.network, wl.inputs, algorithm=QUICK["algo"], budget=QUICK["budget"],
-                                seed=QUICK["seed"], ranges=RANGES)
+    quick = dict(QUICK, algo=algo)
+    wl = _workload(quick)
+    op_id = client.start_search(wl.network, wl.inputs, algorithm=algo, budget=quick["budget"],
+                                seed=quick["seed"], ranges=RANGES)
     assert op_id.startswith("search-")
     msgs = list(client.watch(op_id))
     last = msgs[-1]
     op = last.operation
     assert op.kind == op_pb.OPERATION_KIND_SEARCH
     assert last.operation.state == op_pb.OPERATION_STATE_SUCCEEDED, last.operation.error
-    assert last.progress.simulations_done == last.progress.budget_simulations == QUICK["budget"]
+    assert last.progress.simulations_done == last.progress.budget_simulations == quick["budget"]
     assert any(m.operation.state == op_pb.OPERATION_STATE_RUNNING for m in msgs)
     assert op_id in [o.id for o in client.operations(op_pb.OPERATION_KIND_SEARCH)]
     assert client.operations(op_pb.OPERATION_KIND_TRAINING) == []
     points = client.front(op_id)
-    local, simulations = _in_process_search(QUICK, tmp_path)
+    local, simulations = _in_process_search(quick, tmp_path)
     assert _proto_front(points) == local != []
     assert _store(work, op.id, "SELECT COUNT(*) FROM simulations")[0][0] == simulations
     summary = json.loads((work / op.id / "summary.json").read_text())
     assert last.progress.best_edp_js == summary["best_edp_js"] == min(p.edp_js for p in points if p.meets_targets)
-    assert server.metric("ancoef_search_simulations_done_total", operation=op.id) == QUICK["budget"]
+    assert server.metric("ancoef_search_simulations_done_total", operation=op.id) == quick["budget"]
     assert server.metric("ancoef_search_best_edp_joule_seconds", operation=op.id) == summary["best_edp_js"]
     assert server.metric("ancoef_search_hypervolume", operation=op.id) == pytest.approx(summary["hypervolume"])
     assert server.metric("ancoef_operations_total", kind="search", state="succeeded") >= 1
