@@ -48,6 +48,8 @@ def moves_search(
     pool = studied["pool"] if pool is None else pool
     cap = max_proposals or 50 * evaluator.budget
     evaluator.evaluate_batch([space.sample(rng_init) for _ in range(batch)], proposer=INIT_PROPOSER)
+    if progress:  # a budget the first batch spends ends the search here: report it all the same
+        progress(evaluator)
     stale = 0
     while not evaluator.exhausted and evaluator.n_proposals < cap and stale < patience:
         before = evaluator.n_simulated

@@ -11,10 +11,9 @@ import numpy as np
 
 from agent.evaluator import Evaluator
 
-METHODS = ("rl", "nsga2", "tpe", "random")
-# Ablation of the RL search (not a user-facing algorithm): its critic-screened archive moves
-# started from random designs, without PPO (`agent.moves`).
-ABLATIONS = ("moves",)
+# `moves`: the RL search's critic-screened archive moves started from random designs, without PPO
+# (`agent.moves`); the hardware-search benchmark found it as good as `rl` (docs/search.md, "Results").
+METHODS = ("rl", "nsga2", "tpe", "random", "moves")
 SHIPPED = "shipped"  # `checkpoint` default: the shipped pre-trained policy (None: RL from scratch)
 
 
@@ -22,7 +21,7 @@ def run_search(method: str, evaluator: Evaluator, seed: int = 0,
                progress: Optional[Callable[[Evaluator], None]] = None,
                checkpoint: Optional[Path] | str = SHIPPED, **kw) -> dict:
     """Run `method` until the evaluator's budget is spent; return `search_figures`."""
-    if method not in METHODS + ABLATIONS:
+    if method not in METHODS:
         raise ValueError(f"unknown search algorithm {method!r}; choose one of {', '.join(METHODS)}")
     evaluator.reference()  # calibration run: outside the budget and outside the clock
     evaluator.archive.normaliser = evaluator.normaliser()

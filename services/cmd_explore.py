@@ -69,8 +69,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--screen", type=_int, metavar="N", help="sub-networks scored with inherited weights to select "
                    "the candidates from (default 3 x K)")
     p.add_argument("--budget", type=_int, metavar="N", help="simulated hardware designs per candidate (default 48)")
-    p.add_argument("--algo", help="hardware search: rl (warm-started PPO), nsga2, tpe or random (default: rl when the "
-                   "pre-trained policy is installed, else nsga2)")
+    p.add_argument("--algo", help="hardware search: rl (warm-started PPO), nsga2, tpe, random or moves (the RL "
+                   "search's archive moves without PPO) (default: rl when the pre-trained policy is installed, "
+                   "else nsga2)")
     p.add_argument("--bits", type=_bits, metavar="B[,B...]", help="weight widths of the candidates, 2, 4 or 8; "
                    "each candidate is trained at its width and its chip's weight memory has that width (default 4)")
     p.add_argument("--max-energy-j", type=positive_float, help="target: energy per sample (J)")

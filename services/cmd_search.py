@@ -50,7 +50,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("test", "train"), help="the split --training-id's inputs come from "
                    "(default test)")
     # settings default to None: the ones given are the ones a resume must agree with
-    p.add_argument("--algo", help="rl (warm-started PPO), nsga2, tpe (Optuna multi-objective TPE) or random (default rl)")
+    p.add_argument("--algo", help="rl (warm-started PPO with critic-screened archive moves), nsga2, tpe (Optuna "
+                   "multi-objective TPE), random, or moves (the archive moves from random designs, no PPO) "
+                   "(default rl)")
     p.add_argument("--budget", type=int, help="distinct simulated designs (default 200)")
     p.add_argument("--seed", type=int)
     p.add_argument("--out", type=Path, help="output directory (default ancoef-search)")

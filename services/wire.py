@@ -562,7 +562,7 @@ def training_metrics_to_proto(m: dict):
 
 # ---- agent --------------------------------------------------------------------------------------
 
-_ALGORITHMS = {1: "rl", 2: "nsga2", 3: "random", 4: "tpe"}  # agent_pb2.SearchAlgorithm (0: the command's default)
+_ALGORITHMS = {1: "rl", 2: "nsga2", 3: "random", 4: "tpe", 5: "moves"}  # agent_pb2.SearchAlgorithm (0: the command's default)
 
 
 def _algorithm(value: int, field: str) -> Optional[str]:

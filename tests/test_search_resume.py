@@ -101,7 +101,7 @@ def test_search_killed_then_resumed_ends_as_uninterrupted(workload, tmp_path, ca
     assert s["store"]["answered_by_store"] == len(first) and s["store"]["simulated_now"] == len(rows) - len(first)
 
 
-@pytest.mark.parametrize("algo", ["nsga2", "random", "tpe"])
+@pytest.mark.parametrize("algo", ["nsga2", "random", "tpe", "moves"])
 def test_search_with_ray_simulates_batches_as_ray_tasks_with_identical_results(algo, workload, tmp_path):
     """`ancoef search --ray`: the new designs of every batch are simulated in Ray workers (other
     processes), committed to the store by the driver, and the search ends exactly as without Ray."""

@@ -70,7 +70,7 @@ def test_missing_inputs(tmp_path, capsys, no_simulation):
 
 
 @needs_engine
-@pytest.mark.parametrize("algo", ["random", "nsga2"])
+@pytest.mark.parametrize("algo", ["random", "nsga2", "moves"])
 def test_search_writes_archive_summary_plot(algo, tiny_workload, tmp_path, capsys):
     out = tmp_path / algo
     code, stdout, _ = run_cli(["--workload", tiny_workload, "--algo", algo, "--budget", "12", "--seed", "1",
@@ -85,6 +85,8 @@ def test_search_writes_archive_summary_plot(algo, tiny_workload, tmp_path, capsy
     assert sum(d["fits"] for d in archive["designs"]) == 12
     assert any(d["on_front"] for d in archive["designs"])
     assert (out / "archive.csv").exists() and (out / "pareto.png").stat().st_size > 1000
+    proposers = {"moves": {"random-init", "archive-move", "random"}}.get(algo, {algo})
+    assert set(summary["proposers"]) <= proposers and sum(summary["proposers"].values()) == 12
 
 
 @needs_engine

@@ -28,7 +28,8 @@ QUICK = dict(shape=(40, 30, 10), timesteps=8, samples=2, budget=8, seed=2, algo=
 # every operation's process (slow, and on a busy machine Ray's start-up can time out)
 TINY = dict(limit=60, test_limit=20, minutes=0.1, candidates=2, budget=6, calib_samples=4, designs_per_survivor=2,
             seed=3, algo="nsga2")
-ALGORITHMS = {"nsga2": pb.SEARCH_ALGORITHM_NSGA2, "random": pb.SEARCH_ALGORITHM_RANDOM, "tpe": pb.SEARCH_ALGORITHM_TPE}
+ALGORITHMS = {"nsga2": pb.SEARCH_ALGORITHM_NSGA2, "random": pb.SEARCH_ALGORITHM_RANDOM, "tpe": pb.SEARCH_ALGORITHM_TPE,
+              "moves": pb.SEARCH_ALGORITHM_MOVES}
 
 
 def _workload(c: dict):
@@ -109,7 +110,7 @@ def slow_front(tmp_path_factory):
     return _in_process_search(SLOW, tmp_path_factory.mktemp("slow-in-process"))
 
 
-@pytest.mark.parametrize("algo", ["nsga2", "tpe"])
+@pytest.mark.parametrize("algo", ["nsga2", "tpe", "moves"])
 def test_search_through_the_agent_equals_the_in_process_search(agent, tmp_path, algo):
     from services.client import AgentClient
 

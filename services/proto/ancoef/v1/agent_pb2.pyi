@@ -16,11 +16,13 @@ class SearchAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEARCH_ALGORITHM_NSGA2: _ClassVar[SearchAlgorithm]
     SEARCH_ALGORITHM_RANDOM: _ClassVar[SearchAlgorithm]
     SEARCH_ALGORITHM_TPE: _ClassVar[SearchAlgorithm]
+    SEARCH_ALGORITHM_MOVES: _ClassVar[SearchAlgorithm]
 SEARCH_ALGORITHM_UNSPECIFIED: SearchAlgorithm
 SEARCH_ALGORITHM_RL: SearchAlgorithm
 SEARCH_ALGORITHM_NSGA2: SearchAlgorithm
 SEARCH_ALGORITHM_RANDOM: SearchAlgorithm
 SEARCH_ALGORITHM_TPE: SearchAlgorithm
+SEARCH_ALGORITHM_MOVES: SearchAlgorithm
 
 class Targets(_message.Message):
     __slots__ = ("max_energy_j", "max_latency_s", "max_area_mm2")
