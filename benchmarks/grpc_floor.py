@@ -32,7 +32,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -88,18 +87,6 @@ def _start_bare(target) -> tuple[mp.Process, int]:
     return process, port_out.get(timeout=60)
 
 
-def _start_ours() -> tuple[subprocess.Popen, int]:
-    process = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "sim", "--port", "0",
-                                "--metrics-port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
-    line = process.stdout.readline()
-    m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-    if not m:
-        process.kill()
-        raise SystemExit(f"the server did not start: {line!r}")
-    return process, int(m.group(1))
-
-
 def p50_ms(call, n: int, warmup: int = 50) -> float:
     for _ in range(warmup):
         call()
@@ -115,18 +102,18 @@ def modes() -> tuple[dict, list]:
     import grpc
 
     import trueasync as ta
-    from grpc_load import load_case
+    from grpc_load import load_case, start_server
     from services import wire
     from services.client import SimulatorClient
 
     (sync_proc, sync_port), (aio_proc, aio_port) = _start_bare(_serve_sync), _start_bare(_serve_aio)
-    ours_proc, ours_port = _start_ours()
+    ours_proc, ours = start_server("--metrics-port", "0")
     network, arch, inputs, kw = load_case("tiny")
-    client = SimulatorClient(f"127.0.0.1:{ours_port}")
+    client = SimulatorClient(ours)
     request = wire.simulate_request_to_proto(None, arch, inputs, threads=1, **kw)
     request.network_id = client.register_network(network)
     raw = request.SerializeToString()
-    channel = grpc.insecure_channel(f"127.0.0.1:{ours_port}")
+    channel = grpc.insecure_channel(ours)
     simulate_raw = channel.unary_unary("/ancoef.v1.SimulatorService/Simulate", request_serializer=None,
                                        response_deserializer=None)
     ours = pb_grpc.SimulatorServiceStub(channel)

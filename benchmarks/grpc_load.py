@@ -114,9 +114,9 @@ def figures(parts: list[dict], clients: int, server_cpu: float = 0.0, warmup_cal
             "server_cpu_ms_per_call": 1e3 * served_cpu}
 
 
-def start_server(clients: int) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "sim", "--port", "0",
-                                "--max-concurrent", str(clients), "--max-queued", str(clients)],
+def start_server(*options: str) -> tuple[subprocess.Popen, str]:
+    """`ancoef serve sim --port 0 OPTIONS...` in a process of its own: (process, endpoint)."""
+    process = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "sim", "--port", "0", *options],
                                cwd=ROOT, stdout=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     line = process.stdout.readline()
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     modes = ["grpc"] + (["grpc_inline"] if args.inline else [])
     rows = []
     for clients in args.clients:
-        server, endpoint = start_server(clients)
+        server, endpoint = start_server("--max-concurrent", str(clients), "--max-queued", str(clients))
         try:
             for case, n in cases.items():
                 local, remote, cpu = [], {m: [] for m in modes}, dict.fromkeys(modes, 0.0)
