@@ -1,19 +1,19 @@
 """The code's search settings are the ones the committed tuning study chose (docs/search.md,
 "Settings"): a rerun of the study that chooses otherwise fails here until the constants follow."""
 
-import json
+import sys
 from pathlib import Path
 
 from agent import baselines, rl
 
-RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+import hw_search  # noqa: E402
 
 
 def chosen(report: str) -> dict:
-    out = {}
-    for study, rep in json.loads((RESULTS / report).read_text())["studies"].items():
-        out[study] = {int(b): rep["settings"][c["chosen"]] for b, c in rep["choice"].items()}
-    return out
+    """{study: {budget: settings}} the report chose, read as `hw_search.py --settings-from` reads it."""
+    return hw_search.studied_from([BENCHMARKS / "results" / report])
 
 
 def test_nsga2_and_tpe_constants_are_the_studys_choice():
