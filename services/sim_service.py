@@ -197,9 +197,7 @@ class SimulatorServicer:
                 message = pb.Network.FromString(network_bytes)
             except DecodeError as exc:
                 raise ta.SimulationError(f"request.network is not a valid Network message: {exc}") from None
-            decoded = wire.network_from_proto(message)
-            self._check_network(decoded)
-            network = ta.PreparedNetwork(decoded)
+            network = self._prepared(message)
             self.networks.put(key, network, len(network_bytes))
         return network
 
@@ -223,6 +221,12 @@ class SimulatorServicer:
         self._over("input.steps", i.steps, "max_steps")
         self._over("input.neurons", i.neurons, "max_neurons")
         self._over("input.samples x steps x neurons", i.samples * i.steps * i.neurons, "max_input_spike_bits")
+
+    def _prepared(self, message: pb.Network) -> ta.PreparedNetwork:
+        """A wire network converted and checked against the limits, in the form the cache keeps."""
+        network = wire.network_from_proto(message)
+        self._check_network(network)
+        return ta.PreparedNetwork(network)
 
     def _check_network(self, n: ta.Network) -> None:
         self._over("network neurons", sum(int(layer.size) for layer in n.layers), "max_neurons")
@@ -315,9 +319,7 @@ class SimulatorServicer:
             key = network_id(canonical)
             if self.networks.get(key) is None:  # registering again is idempotent
                 self._over("request.network serialised bytes", len(canonical), "max_cached_network_bytes")
-                network = wire.network_from_proto(request.network)
-                self._check_network(network)
-                if not self.networks.put(key, ta.PreparedNetwork(network), len(canonical)):
+                if not self.networks.put(key, self._prepared(request.network), len(canonical)):
                     raise serving.LimitExceeded("this server keeps no registered networks (GetLimits.max_cached_networks "
                                                 "= 0): send the network inline")
             return pb.RegisterNetworkResponse(network_id=key, network_bytes=len(canonical))
