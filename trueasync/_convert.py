@@ -26,6 +26,7 @@ from trueasync.model import (
     Network,
     SparseProjection,
 )
+from trueasync.api import PreparedNetwork
 from trueasync.result import SimResult
 
 SimulationError = _core.SimulationError
@@ -231,8 +232,6 @@ def simulate(
         threads = _integer(threads, "threads")
         if threads < 1:
             raise SimulationError(f"threads must be at least 1, got {threads}")
-    from trueasync.api import PreparedNetwork
-
     if isinstance(network, PreparedNetwork):
         engine_network, layer_names = network._core, network.layer_names
     else:
