@@ -21,6 +21,17 @@ Then, without any transport, the simulator service's Simulate handler called in 
 registered network (tiny and, where ../shared has it, reference workload): the p50 of its wall time
 less the engine's own `wall_s`, i.e. what the service spends around the engine per call.
 
+Then the same question for a long call (`--long-rounds`, 0 skips it), which the reference target
+(at most 5 %) is about: a server that keeps its core busy for as long as the in-process reference
+call takes (measured first; 35 ms where ../shared has no reference workload), with no code of
+ours: a bare `grpc.server` whose handler spins that long, and a plain TCP socket server that spins
+that long between reading a request of the reference's size and writing a reply of its response's
+size, each against the same spin in this process; beside them `SimulatorClient.simulate` of the
+reference workload against `trueasync.simulate` of it in this process, with the network as it is
+and as a PreparedNetwork. The modes alternate call by call (100 rounds of one call each), because
+this VM's speed drifts by a third within a minute, and the added time is paired: the median of the
+per-round differences.
+
 Writes benchmarks/results/grpc_floor.json.
 """
 
@@ -32,6 +43,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -48,8 +60,19 @@ from services.proto.ancoef.v1 import simulator_pb2 as pb  # noqa: E402
 from services.proto.ancoef.v1 import simulator_pb2_grpc as pb_grpc  # noqa: E402
 
 
+def _busy(seconds: float) -> None:
+    """Keep this core busy for `seconds`, as the engine keeps it (a sleep would let the core idle)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
 class _Bare(pb_grpc.SimulatorServiceServicer):
+    def __init__(self, busy_s: float = 0.0):
+        self.busy_s = busy_s
+
     def GetLimits(self, request, context):
+        _busy(self.busy_s)
         return pb.GetLimitsResponse(max_samples=4096)
 
 
@@ -58,9 +81,9 @@ class _BareAio(pb_grpc.SimulatorServiceServicer):
         return pb.GetLimitsResponse(max_samples=4096)
 
 
-def _serve_sync(port_out) -> None:
+def _serve_sync(port_out, busy_s: float = 0.0) -> None:
     server = __import__("grpc").server(futures.ThreadPoolExecutor(max_workers=8))
-    pb_grpc.add_SimulatorServiceServicer_to_server(_Bare(), server)
+    pb_grpc.add_SimulatorServiceServicer_to_server(_Bare(busy_s), server)
     port_out.put(server.add_insecure_port("127.0.0.1:0"))
     server.start()
     server.wait_for_termination()
@@ -79,10 +102,23 @@ def _serve_aio(port_out) -> None:
     asyncio.run(main())
 
 
-def _start_bare(target) -> tuple[mp.Process, int]:
+def _serve_tcp(port_out, busy_s: float, reply_bytes: int) -> None:
+    """One connection: per request read, spin `busy_s`, write `reply_bytes` (requests are read whole:
+    the client sends one and waits for its reply)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port_out.put(listener.getsockname()[1])
+    conn, _ = listener.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    reply = bytes(reply_bytes)
+    while conn.recv(1 << 20):
+        _busy(busy_s)
+        conn.sendall(reply)
+
+
+def _start_bare(target, *args) -> tuple[mp.Process, int]:
     ctx = mp.get_context("spawn")
     port_out = ctx.Queue()
-    process = ctx.Process(target=target, args=(port_out,), daemon=True)
+    process = ctx.Process(target=target, args=(port_out, *args), daemon=True)
     process.start()
     return process, port_out.get(timeout=60)
 
@@ -179,19 +215,125 @@ def handler_outside_engine_ms() -> dict:
     return out
 
 
+class _EngineTimed:
+    """A simulate call that keeps each result's engine time (`wall_s`), to tell engine from transport."""
+
+    def __init__(self, call):
+        self.call, self.engine_s = call, []
+
+    def __call__(self) -> None:
+        self.engine_s.append(self.call().wall_s)
+
+
+class _TcpClient:
+    def __init__(self, port: int, request_bytes: int, reply_bytes: int):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.request, self.reply_bytes = bytes(request_bytes), reply_bytes
+
+    def call(self) -> None:
+        self.sock.sendall(self.request)
+        got = 0
+        while got < self.reply_bytes:
+            got += len(self.sock.recv(1 << 20))
+
+
+def long_modes() -> tuple[dict, dict, list, float]:
+    """Calls of the long-call part, the baseline of each (a mode of the same dict), the processes
+    to stop, and the busy time in seconds."""
+    import grpc
+
+    import trueasync as ta
+    from grpc_load import REFERENCE, load_case, start_server
+    from services import wire
+    from services.client import SimulatorClient
+
+    calls, baseline, processes = {}, {}, []
+    busy_s, request_bytes, reply_bytes = 0.035, 12_000, 2_400
+    if REFERENCE.with_suffix(".json").exists():
+        network, arch, inputs, kw = load_case("reference")
+        prepared = ta.PreparedNetwork(network)
+        busy_s = statistics.median(ta.simulate(prepared, arch, inputs, threads=1, **kw).wall_s for _ in range(7))
+        ours_proc, ours = start_server()
+        processes.append(ours_proc)
+        client = SimulatorClient(ours)
+        request = wire.simulate_request_to_proto(None, arch, inputs, threads=1, **kw)
+        request.network_id = client.register_network(network)
+        request_bytes = request.ByteSize()
+        reply_bytes = pb_grpc.SimulatorServiceStub(grpc.insecure_channel(ours)).Simulate(request, timeout=60).ByteSize()
+        for name, simulate, net in (("in-process trueasync.simulate, reference", ta.simulate, network),
+                                    ("in-process, reference as a PreparedNetwork", ta.simulate, prepared),
+                                    ("SimulatorClient.simulate, reference", client.simulate, network)):
+            calls[name] = _EngineTimed(lambda f=simulate, n=net: f(n, arch, inputs, threads=1, **kw))
+        baseline["SimulatorClient.simulate, reference"] = "in-process trueasync.simulate, reference"
+        baseline["in-process, reference as a PreparedNetwork"] = "in-process trueasync.simulate, reference"
+    spin = f"in-process spin {1e3 * busy_s:.1f} ms"
+    (sync_proc, sync_port) = _start_bare(_serve_sync, busy_s)
+    (tcp_proc, tcp_port) = _start_bare(_serve_tcp, busy_s, reply_bytes)
+    processes += [sync_proc, tcp_proc]
+    bare = pb_grpc.SimulatorServiceStub(grpc.insecure_channel(f"127.0.0.1:{sync_port}"))
+    tcp = _TcpClient(tcp_port, request_bytes, reply_bytes)
+    limits = pb.GetLimitsRequest()
+    calls[spin] = lambda: _busy(busy_s)
+    calls["bare grpc.server, handler spins as long"] = lambda: bare.GetLimits(limits, timeout=60)
+    calls[f"plain TCP, server spins as long ({request_bytes} B in, {reply_bytes} B out)"] = tcp.call
+    for name in calls:
+        if name.startswith(("bare", "plain")):
+            baseline[name] = spin
+    return calls, baseline, processes, busy_s
+
+
+def run_rounds(calls: dict, rounds: int, n: int, warmup: int) -> dict[str, list[float]]:
+    """p50 ms of `n` calls per mode and round, the modes alternating within each round (`warmup`
+    untimed calls per mode in the first round)."""
+    out: dict[str, list[float]] = {name: [] for name in calls}
+    for i in range(rounds):
+        for name, call in calls.items():
+            out[name].append(p50_ms(call, n, warmup if i == 0 else 0))
+    return out
+
+
+def long_part(rounds: int, calls_per_round: int) -> dict:
+    calls, baseline, processes = long_modes()[:3]
+    try:
+        p50s = run_rounds(calls, rounds, calls_per_round, warmup=5)
+    finally:
+        for process in processes:
+            process.terminate() if isinstance(process, subprocess.Popen) else process.kill()
+    rows = []
+    print(f"\nlong calls: {'mode':58s} {'p50 ms':>8s} {'rounds (min-max)':>18s} {'added ms':>9s} {'added %':>8s}"
+          "  (added: paired, the median of the per-round differences)")
+    for name, v in p50s.items():
+        row = {"mode": name, "p50_ms": statistics.median(v), "min_round_ms": min(v), "max_round_ms": max(v)}
+        if name in baseline:  # paired: the median of the differences within each round
+            pairs = [(a, b) for a, b in zip(v, p50s[baseline[name]])]
+            row.update(baseline=baseline[name], added_ms=statistics.median(a - b for a, b in pairs),
+                       added_pct=100 * statistics.median((a - b) / b for a, b in pairs))
+        if isinstance(calls[name], _EngineTimed):
+            row["engine_p50_ms"] = 1e3 * statistics.median(calls[name].engine_s)
+        rows.append(row)
+        added = f"{row['added_ms']:+9.3f} {row['added_pct']:+7.2f}%" if "added_ms" in row else ""
+        engine = f"  (engine {row['engine_p50_ms']:.3f})" if "engine_p50_ms" in row else ""
+        print(f"            {name:58s} {row['p50_ms']:8.3f} {row['min_round_ms']:8.3f}-{row['max_round_ms']:<8.3f} "
+              f"{added}{engine}")
+    return {"rounds": rounds, "calls_per_round": calls_per_round, "rows": rows, "round_p50s_ms": p50s}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=8, help="alternating rounds (default 8)")
     p.add_argument("--calls", type=int, default=300, help="timed calls per mode and round (default 300)")
+    p.add_argument("--long-rounds", type=int, default=100,
+                   help="alternating rounds of the long calls (default 100; 0: skip)")
+    p.add_argument("--long-calls", type=int, default=1,
+                   help="timed long calls per mode and round (default 1: the modes alternate call by call, "
+                   "which the VM's drifting speed needs)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "grpc_floor.json")
     args = p.parse_args(argv)
     load_start = os.getloadavg()
     calls, processes = modes()
-    rounds: dict[str, list[float]] = {name: [] for name in calls}
     try:
-        for _ in range(args.rounds):
-            for name, call in calls.items():
-                rounds[name].append(p50_ms(call, args.calls))
+        rounds = run_rounds(calls, args.rounds, args.calls, warmup=50)
     finally:
         for process in processes:
             process.terminate() if isinstance(process, subprocess.Popen) else process.kill()
@@ -205,12 +347,14 @@ def main(argv=None) -> int:
     around = handler_outside_engine_ms()
     for case, ms in around.items():
         print(f"Simulate handler in this process, {case} workload: {ms:.3f} ms per call around the engine (p50)")
+    long = long_part(args.long_rounds, args.long_calls) if args.long_rounds > 0 else None
     load_end = os.getloadavg()
     print("load average: start " + ", ".join(f"{x:.2f}" for x in load_start)
           + "; end " + ", ".join(f"{x:.2f}" for x in load_end))
     report = {"command": "python benchmarks/grpc_floor.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "rounds": args.rounds, "calls_per_round": args.calls, "rows": rows,
-              "round_p50s_ms": rounds, "handler_outside_engine_ms": around, "loadavg_start": load_start, "loadavg_end": load_end,
+              "round_p50s_ms": rounds, "handler_outside_engine_ms": around, "long_calls": long,
+              "loadavg_start": load_start, "loadavg_end": load_end,
               "machine": {"platform": platform.platform(), "python": platform.python_version(),
                           "cpus": os.cpu_count()}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
