@@ -211,6 +211,8 @@ def run_search(settings: SearchSettings, store: RunStore, workload, *, simulate:
             progress(SearchEvent("search", ev.name, e.n_simulated, settings.budget, best.edp_js if best else None,
                                  e.archive.hypervolume()))
 
+    if progress is not None:  # the bar starts with the search, not at its first batch
+        progress(SearchEvent("search", ev.name, 0, settings.budget, None, 0.0))
     try:
         figs = agent_search(settings.algo, ev, seed=settings.seed, progress=tick, **kw)
     except Cancelled:

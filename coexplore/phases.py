@@ -354,6 +354,7 @@ def search_one(run: Run, cand: Candidate, exported: Exported, *, flow: str, step
         run.emit(SearchEvent(flow, cand.name, e.n_simulated, budget, best.edp_js if best else None,
                              e.archive.hypervolume()))
 
+    run.emit(SearchEvent(flow, cand.name, 0, budget, None, 0.0))  # the bar starts with the search
     figs = run_search(s.algo, ev, seed=s.seed, progress=tick, **kw)
     outcome = SearchOutcome(s.algo, budget, untimed({k: v for k, v in figs.items() if k != "trace"}),
                             ev.reference(), [float(v) for v in ev.spike_rates()], list(ev.archive.records))
