@@ -4,13 +4,16 @@
     python benchmarks/grpc_load.py --inline              # also the network sent inline with every call
     python benchmarks/grpc_load.py --clients 1 --quick   # a quick look
 
-For each workload and client count, the same number of requests is made twice in one run (in
-alternating rounds, so that both see the same machine noise): by CLIENTS processes calling
-`trueasync.simulate` in-process, and by CLIENTS processes calling
+For each workload and client count, the same number of requests is made twice in one run: by
+CLIENTS processes calling `trueasync.simulate` in-process, and by CLIENTS processes calling
 `services.client.SimulatorClient.simulate` on an `ancoef serve sim --max-concurrent CLIENTS`
-started by this script on 127.0.0.1 (port 0). The client registers the network once
+started by this script on 127.0.0.1 (port 0). With one client the two alternate call by call in
+one client process (the order swapped every call) and the overhead is paired, the median of the
+per-call differences, because this VM's speed drifts by a third within a minute; with more
+clients they alternate in rounds (--rounds) of CLIENTS fresh processes per mode, and the overhead
+is the difference of the p50s. The client registers the network once
 (RegisterNetwork) and names it by its network_id afterwards, as it does by default; with
---inline a third mode, in the same rounds, sends the network inline with every call
+--inline a third mode, in the same alternation, sends the network inline with every call
 (`SimulatorClient(register_networks=False)`). Every call uses one engine thread. Per call the
 latency is timed around the whole call (request building and result conversion included).
 Reported: throughput (clients / mean latency), p50 and p99 latency, engine wall time, CPU time
@@ -85,6 +88,56 @@ def worker(args) -> dict:
     return {"latencies_s": latencies, "engine_s": engine, "errors": errors, "cpu_s": time.process_time() - cpu0}
 
 
+def paired_worker(args) -> dict:
+    """One client process that alternates the modes call by call (the order rotated every call):
+    per mode its latencies, engine times, errors, own CPU per call and, for gRPC, the server's CPU
+    during the call (read from /proc around it, outside the timed span)."""
+    case, endpoint, server_pid, n, warmup, modes = args
+    network, arch, inputs, kw = load_case(case)
+    import trueasync as ta
+    from services.client import SimulatorClient
+
+    calls = {"in_process": ta.simulate, "grpc": SimulatorClient(endpoint).simulate,
+             "grpc_inline": SimulatorClient(endpoint, register_networks=False).simulate}
+    out = {m: {"latencies_s": [], "engine_s": [], "errors": 0, "cpu_s": 0.0, "server_cpu_s": 0.0} for m in modes}
+    for i in range(warmup + n):
+        for m in modes[i % len(modes):] + modes[:i % len(modes)]:
+            server0 = server_cpu_s(server_pid) if m != "in_process" else 0.0
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            try:
+                r = calls[m](network, arch, inputs, threads=1, **kw)
+            except Exception:  # noqa: BLE001 - counted, the table shows them
+                out[m]["errors"] += 1
+                continue
+            latency, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            if i >= warmup:
+                out[m]["latencies_s"].append(latency)
+                out[m]["engine_s"].append(r.wall_s)
+                out[m]["cpu_s"] += cpu
+                if m != "in_process":
+                    out[m]["server_cpu_s"] += server_cpu_s(server_pid) - server0
+    return out
+
+
+def run_paired(case: str, endpoint, server_pid: int, requests: int, warmup: int, modes: list[str]) -> dict:
+    with mp.get_context("spawn").Pool(1) as pool:
+        return pool.apply(paired_worker, ((case, endpoint, server_pid, requests, warmup, modes),))
+
+
+def paired_row(case: str, got: dict, modes: list[str]) -> dict:
+    """A one-client row from a paired run: the overheads are medians of per-call differences."""
+    local = got["in_process"]
+    row = {"workload": case, "clients": 1, "paired": True, "in_process": figures([local], 1)}
+    for mode in modes:
+        part = got[mode]
+        f = row[mode] = figures([part], 1, part["server_cpu_s"])
+        pairs = list(zip(part["latencies_s"], local["latencies_s"]))
+        f["overhead_p50_ms"] = 1e3 * float(np.median([a - b for a, b in pairs]))
+        f["overhead_p50_pct"] = 100 * float(np.median([(a - b) / b for a, b in pairs]))
+        f["overhead_cpu_ms"] = f["cpu_ms_per_call"] - row["in_process"]["cpu_ms_per_call"]
+    return row
+
+
 def run_clients(case: str, endpoint, clients: int, requests: int, warmup: int, inline: bool = False) -> list[dict]:
     per = [requests // clients + (1 if i < requests % clients else 0) for i in range(clients)]
     ctx = mp.get_context("spawn")
@@ -134,7 +187,8 @@ def main(argv=None) -> int:
     p.add_argument("--reference-requests", type=int, default=60, help="reference requests per row (default 60)")
     p.add_argument("--warmup", type=int, default=5, help="untimed calls per client and round first (default 5)")
     p.add_argument("--rounds", type=int, default=3,
-                   help="in-process and gRPC runs alternate this many times, the requests split among them (default 3)")
+                   help="with more than one client: in-process and gRPC runs alternate this many times, the requests "
+                   "split among them (default 3)")
     p.add_argument("--quick", action="store_true", help="a tenth of the requests")
     p.add_argument("--inline", action="store_true",
                    help="also measure the network sent inline with every call (no RegisterNetwork), beside")
@@ -154,6 +208,12 @@ def main(argv=None) -> int:
         server, endpoint = start_server("--max-concurrent", str(clients), "--max-queued", str(clients))
         try:
             for case, n in cases.items():
+                if clients == 1:
+                    got = run_paired(case, endpoint, server.pid, n, args.warmup, ["in_process", *modes])
+                    row = paired_row(case, got, modes)
+                    row.update({k: row["grpc"][k] for k in ("overhead_p50_ms", "overhead_p50_pct", "overhead_cpu_ms")})
+                    rows.append(row)
+                    continue
                 local, remote, cpu = [], {m: [] for m in modes}, dict.fromkeys(modes, 0.0)
                 per_round = max(clients, n // args.rounds)
                 for _ in range(args.rounds):  # alternate, so that every mode sees the same machine noise
@@ -211,7 +271,8 @@ def table(rows, modes=("grpc",)) -> str:
     head = (f"{'workload':<10} {'clients':>7} {'mode':<11} {'requests':>8} {'calls/s':>9} {'p50 ms':>9} "
             f"{'p99 ms':>9} {'engine p50':>10} {'CPU/call':>10} {'errors':>6} {'added p50':>10} {'added %':>8} "
             f"{'added CPU':>10}")
-    lines = ["gRPC load on the simulator service vs the in-process call (1 engine thread per call)", head,
+    lines = ["gRPC load on the simulator service vs the in-process call (1 engine thread per call; one client: "
+             "the modes alternate call by call and 'added' is the median of the per-call differences)", head,
              "-" * len(head)]
     for r in rows:
         for mode in ("in_process", *modes):
