@@ -63,14 +63,29 @@ def rl_settings(budget: Optional[int]) -> dict:
     return RL_SETTINGS[best]
 
 
+# Ray's own message when the local raylet has not registered with the GCS within its fixed 30 s;
+# seen about once in ten starts on a loaded 2-core machine, and a second start then succeeds.
+RAY_STARTUP_TIMEOUT = "timed out during startup"
+RAY_START_ATTEMPTS = 2
+
+
 def ensure_ray(num_cpus: Optional[int] = None) -> None:
+    """Start a local Ray (or keep the one running), one more time if its node timed out at startup."""
     import ray
 
     limit_torch_threads(1)
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=num_cpus or min(4, os.cpu_count() or 1), include_dashboard=False,
-                 log_to_driver=False, configure_logging=False)
+    for attempt in range(RAY_START_ATTEMPTS):
+        if ray.is_initialized():
+            return
+        try:
+            ray.init(num_cpus=num_cpus or min(4, os.cpu_count() or 1), include_dashboard=False,
+                     log_to_driver=False, configure_logging=False)
+        except Exception as exc:  # Ray raises a bare Exception for it
+            if RAY_STARTUP_TIMEOUT not in str(exc) or attempt + 1 == RAY_START_ATTEMPTS:
+                raise
+            print(f"Ray's local node timed out at startup; starting it again ({exc})", file=sys.stderr)
+            ray.shutdown()
 
 
 def limit_torch_threads(n: int = 1) -> None:

@@ -34,8 +34,9 @@ needs_engine = pytest.mark.skipif(not engine_available(), reason="trueasync._cor
 def ray_session():
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    from agent.rl import ensure_ray
+
+    ensure_ray(num_cpus=2)
     yield ray
 
 

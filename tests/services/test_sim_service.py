@@ -310,8 +310,9 @@ def test_ray_tasks_simulate_on_the_service_like_in_process(sim_server):
     from agent.evaluator import Evaluator
     from agent.space import HardwareSpace
 
-    if not ray.is_initialized():  # shared with the other tests of the session, as tests/agent do
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    from agent.rl import ensure_ray
+
+    ensure_ray(num_cpus=2)  # shared with the other tests of the session, as tests/agent do
     wl = generate_mlp((40, 30, 10), timesteps=8, rate=0.3, samples=2, mesh=(2, 2), seed=5)
     space = HardwareSpace()
     actions = [space.sample(np.random.default_rng(10 + s)) for s in range(4)]
