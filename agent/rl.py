@@ -63,8 +63,8 @@ def rl_settings(budget: Optional[int]) -> dict:
     return RL_SETTINGS[best]
 
 
-# Ray's own message when the local raylet has not registered with the GCS within its fixed 30 s;
-# seen about once in ten starts on a loaded 2-core machine, and a second start then succeeds.
+# Ray's own message when the local raylet has not registered with the GCS within its fixed 30 s
+# (seen in 2 of about 20 runs of the sim-service tests beside a CPU spinner); a second start succeeds.
 RAY_STARTUP_TIMEOUT = "timed out during startup"
 RAY_START_ATTEMPTS = 2
 
