@@ -238,9 +238,9 @@ class _TcpClient:
             got += len(self.sock.recv(1 << 20))
 
 
-def long_modes() -> tuple[dict, dict, list, float]:
-    """Calls of the long-call part, the baseline of each (a mode of the same dict), the processes
-    to stop, and the busy time in seconds."""
+def long_modes() -> tuple[dict, dict, list]:
+    """Calls of the long-call part, the baseline of each (a mode of the same dict) and the processes
+    to stop."""
     import grpc
 
     import trueasync as ta
@@ -280,7 +280,7 @@ def long_modes() -> tuple[dict, dict, list, float]:
     for name in calls:
         if name.startswith(("bare", "plain")):
             baseline[name] = spin
-    return calls, baseline, processes, busy_s
+    return calls, baseline, processes
 
 
 def run_rounds(calls: dict, rounds: int, n: int, warmup: int) -> dict[str, list[float]]:
@@ -294,7 +294,7 @@ def run_rounds(calls: dict, rounds: int, n: int, warmup: int) -> dict[str, list[
 
 
 def long_part(rounds: int, calls_per_round: int) -> dict:
-    calls, baseline, processes = long_modes()[:3]
+    calls, baseline, processes = long_modes()
     try:
         p50s = run_rounds(calls, rounds, calls_per_round, warmup=5)
     finally:

@@ -91,7 +91,8 @@ def worker(args) -> dict:
 def paired_worker(args) -> dict:
     """One client process that alternates the modes call by call (the order rotated every call):
     per mode its latencies, engine times, errors, own CPU per call and, for gRPC, the server's CPU
-    during the call (read from /proc around it, outside the timed span)."""
+    during the call (read from /proc around it, outside the timed span) and the (gRPC, in-process)
+    latency pairs of the rounds where both calls succeeded."""
     case, endpoint, server_pid, n, warmup, modes = args
     network, arch, inputs, kw = load_case(case)
     import trueasync as ta
@@ -99,8 +100,10 @@ def paired_worker(args) -> dict:
 
     calls = {"in_process": ta.simulate, "grpc": SimulatorClient(endpoint).simulate,
              "grpc_inline": SimulatorClient(endpoint, register_networks=False).simulate}
-    out = {m: {"latencies_s": [], "engine_s": [], "errors": 0, "cpu_s": 0.0, "server_cpu_s": 0.0} for m in modes}
+    out = {m: {"latencies_s": [], "engine_s": [], "errors": 0, "cpu_s": 0.0, "server_cpu_s": 0.0, "pairs": []}
+           for m in modes}
     for i in range(warmup + n):
+        latency = {}
         for m in modes[i % len(modes):] + modes[:i % len(modes)]:
             server0 = server_cpu_s(server_pid) if m != "in_process" else 0.0
             cpu0, t0 = time.process_time(), time.perf_counter()
@@ -109,13 +112,16 @@ def paired_worker(args) -> dict:
             except Exception:  # noqa: BLE001 - counted, the table shows them
                 out[m]["errors"] += 1
                 continue
-            latency, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            latency[m], cpu = time.perf_counter() - t0, time.process_time() - cpu0
             if i >= warmup:
-                out[m]["latencies_s"].append(latency)
+                out[m]["latencies_s"].append(latency[m])
                 out[m]["engine_s"].append(r.wall_s)
                 out[m]["cpu_s"] += cpu
                 if m != "in_process":
                     out[m]["server_cpu_s"] += server_cpu_s(server_pid) - server0
+        if i >= warmup and "in_process" in latency:
+            for m in latency.keys() - {"in_process"}:
+                out[m]["pairs"].append((latency[m], latency["in_process"]))
     return out
 
 
@@ -131,7 +137,7 @@ def paired_row(case: str, got: dict, modes: list[str]) -> dict:
     for mode in modes:
         part = got[mode]
         f = row[mode] = figures([part], 1, part["server_cpu_s"])
-        pairs = list(zip(part["latencies_s"], local["latencies_s"]))
+        pairs = part["pairs"] or [(float("nan"), 1.0)]
         f["overhead_p50_ms"] = 1e3 * float(np.median([a - b for a, b in pairs]))
         f["overhead_p50_pct"] = 100 * float(np.median([(a - b) / b for a, b in pairs]))
         f["overhead_cpu_ms"] = f["cpu_ms_per_call"] - row["in_process"]["cpu_ms_per_call"]
