@@ -70,17 +70,23 @@ RAY_START_ATTEMPTS = 2
 
 
 def ensure_ray(num_cpus: Optional[int] = None) -> None:
-    """Start a local Ray (or keep the one running), one more time if its node timed out at startup."""
+    """Start a local Ray for the searches (or keep the one running)."""
     import ray
 
     limit_torch_threads(1)
+    if not ray.is_initialized():
+        init_local_ray(num_cpus=num_cpus or min(4, os.cpu_count() or 1), include_dashboard=False,
+                       log_to_driver=False, configure_logging=False)
+
+
+def init_local_ray(**init_kwargs) -> None:
+    """`ray.init(**init_kwargs)` for a new local cluster, once more if its node timed out at startup."""
+    import ray
 
     for attempt in range(RAY_START_ATTEMPTS):
-        if ray.is_initialized():
-            return
         try:
-            ray.init(num_cpus=num_cpus or min(4, os.cpu_count() or 1), include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+            ray.init(**init_kwargs)
+            return
         except Exception as exc:  # Ray raises a bare Exception for it
             if RAY_STARTUP_TIMEOUT not in str(exc) or attempt + 1 == RAY_START_ATTEMPTS:
                 raise

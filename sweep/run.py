@@ -199,7 +199,9 @@ def connect(address: Optional[str], num_cpus: Optional[int] = None) -> bool:
     check_address(address)
     kw = {"runtime_env": runtime_env(), "logging_level": "warning"}
     if address is None:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, **kw)
+        from agent.rl import init_local_ray
+
+        init_local_ray(num_cpus=num_cpus, include_dashboard=False, **kw)
     else:
         try:
             ray.init(address=address, **kw)

@@ -1,4 +1,5 @@
-"""ensure_ray starts Ray once more when its local node timed out at startup, and only then."""
+"""A local Ray (ensure_ray, and sweeps through init_local_ray) is started once more when its node timed out at
+startup, and only then."""
 
 import pytest
 
