@@ -436,7 +436,7 @@ def main(argv=None) -> int:
           f"TrueAsync = SimResult.wall_s; latency = simulated seconds per sample)")
     print_table(rows)
     print()
-    print(f"TrueAsync thread scaling (median of {args.repeats})")
+    print("TrueAsync thread scaling (1 and 2 threads alternating call by call; ratio: median of the per-pair ratios)")
     print_scaling(scaling)
     all_match = all(r["counts_match"] for r in rows)
     summary = {
