@@ -216,17 +216,17 @@ def run_sanafe_timed(wl: Workload, repeats: int, quiet: bool) -> dict:
 # TrueAsync
 
 
-def run_trueasync(wl: Workload, repeats: int, semantics: str, threads: int,
-                  inputs: np.ndarray | None = None) -> dict:
-    inputs = wl.inputs[:1] if inputs is None else inputs
-    walls, calls, results = [], [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        r = trueasync.simulate(wl.network, wl.arch, inputs, semantics=semantics,
-                               preset=wl.costs, core_of=wl.core_of, threads=threads)
-        calls.append(time.perf_counter() - t0)
-        walls.append(float(r.wall_s))
-        results.append(r)
+def _call_trueasync(wl: Workload, inputs: np.ndarray, semantics: str, threads: int) -> tuple:
+    """One simulate() call: (engine wall_s, whole-call seconds, result)."""
+    t0 = time.perf_counter()
+    r = trueasync.simulate(wl.network, wl.arch, inputs, semantics=semantics,
+                           preset=wl.costs, core_of=wl.core_of, threads=threads)
+    return float(r.wall_s), time.perf_counter() - t0, r
+
+
+def _summary(calls: list, inputs: np.ndarray) -> dict:
+    """What run_trueasync reports of a list of _call_trueasync results."""
+    walls, call_s, results = (list(x) for x in zip(*calls))
     r = results[0]
     counts = {name: int(np.sum(r.counts[name])) for _, name in COUNT_PAIRS}
     same = all(
@@ -236,14 +236,20 @@ def run_trueasync(wl: Workload, repeats: int, semantics: str, threads: int,
     return {
         "wall_s": walls,
         "wall_s_median": statistics.median(walls),
-        "call_s": calls,
-        "call_s_median": statistics.median(calls),
+        "call_s": call_s,
+        "call_s_median": statistics.median(call_s),
         "counts": counts,
         "repeats_identical": bool(same),
         "latency_s": float(np.mean(r.latency_s)),
         "energy_j": float(np.sum(r.energy_j)),
         "samples": int(inputs.shape[0]),
     }
+
+
+def run_trueasync(wl: Workload, repeats: int, semantics: str, threads: int,
+                  inputs: np.ndarray | None = None) -> dict:
+    inputs = wl.inputs[:1] if inputs is None else inputs
+    return _summary([_call_trueasync(wl, inputs, semantics, threads) for _ in range(repeats)], inputs)
 
 
 # ------------------------------------------------------------------------------------------
@@ -342,13 +348,12 @@ def thread_scaling(batches, repeats: int) -> list:
         # one call of each at a time, the order swapped every pair: this VM's speed (and what its
         # second core gives) drifts within seconds, so runs of several calls per thread count
         # compare different machines; the ratio is the median of the per-pair ratios
-        pairs = []
+        by_threads = {1: [], 2: []}
         for i in range(calls):
-            order = (1, 2) if i % 2 == 0 else (2, 1)
-            got = {t: run_trueasync(wl, 1, "timestep", t, inputs=wl.inputs) for t in order}
-            pairs.append((got[1], got[2]))
-        one, two = (_merged([p[k] for p in pairs]) for k in (0, 1))
-        ratios = [a["wall_s"][0] / b["wall_s"][0] for a, b in pairs if b["wall_s"][0] > 0]
+            for t in ((1, 2) if i % 2 == 0 else (2, 1)):
+                by_threads[t].append(_call_trueasync(wl, wl.inputs, "timestep", t))
+        one, two = (_summary(by_threads[t], wl.inputs) for t in (1, 2))
+        ratios = [a / b for a, b in zip(one["wall_s"], two["wall_s"]) if b > 0]
         ratio = statistics.median(ratios) if ratios else 0.0
         print(f" {one['wall_s_median']:.4f} s / {two['wall_s_median']:.4f} s", flush=True)
         rows.append({
@@ -366,16 +371,6 @@ def thread_scaling(batches, repeats: int) -> list:
             "target_ratio_pass": ratio >= TARGET_THREAD_RATIO,
         })
     return rows
-
-
-def _merged(runs: list) -> dict:
-    """Single-call run_trueasync results as one: every wall time, counts identical across them."""
-    first = runs[0]
-    walls = [r["wall_s"][0] for r in runs]
-    calls = [r["call_s"][0] for r in runs]
-    return {**first, "wall_s": walls, "wall_s_median": statistics.median(walls), "call_s": calls,
-            "call_s_median": statistics.median(calls),
-            "repeats_identical": all(r["counts"] == first["counts"] for r in runs)}
 
 
 def print_scaling(rows: list) -> None:
