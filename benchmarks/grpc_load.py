@@ -59,53 +59,33 @@ def load_case(name: str):
     return wl.network, wl.arch, wl.inputs, dict(semantics="sanafe", preset=wl.costs, core_of=wl.core_of)
 
 
-def worker(args) -> dict:
-    """One client process: warm-up calls, then `n` timed calls."""
-    case, endpoint, n, warmup, inline = args
-    network, arch, inputs, kw = load_case(case)
-    if endpoint is None:
-        import trueasync as ta
-
-        simulate = ta.simulate
-    else:
-        from services.client import SimulatorClient
-
-        simulate = SimulatorClient(endpoint, register_networks=not inline).simulate
-    errors, latencies, engine = 0, [], []
-    cpu0 = time.process_time()
-    for i in range(warmup + n):
-        if i == warmup:
-            cpu0 = time.process_time()
-        t0 = time.perf_counter()
-        try:
-            r = simulate(network, arch, inputs, threads=1, **kw)
-        except Exception:  # noqa: BLE001 - counted, the table shows them
-            errors += 1
-            continue
-        if i >= warmup:
-            latencies.append(time.perf_counter() - t0)
-            engine.append(r.wall_s)
-    return {"latencies_s": latencies, "engine_s": engine, "errors": errors, "cpu_s": time.process_time() - cpu0}
-
-
-def paired_worker(args) -> dict:
-    """One client process that alternates the modes call by call (the order rotated every call):
-    per mode its latencies, engine times, errors, own CPU per call and, for gRPC, the server's CPU
-    during the call (read from /proc around it, outside the timed span) and the (gRPC, in-process)
-    latency pairs of the rounds where both calls succeeded."""
-    case, endpoint, server_pid, n, warmup, modes = args
-    network, arch, inputs, kw = load_case(case)
+def _simulate_fn(mode: str, endpoint):
     import trueasync as ta
+
+    if mode == "in_process":
+        return ta.simulate
     from services.client import SimulatorClient
 
-    calls = {"in_process": ta.simulate, "grpc": SimulatorClient(endpoint).simulate,
-             "grpc_inline": SimulatorClient(endpoint, register_networks=False).simulate}
+    return SimulatorClient(endpoint, register_networks=mode != "grpc_inline").simulate
+
+
+def worker(args) -> dict:
+    """One client process that makes `warmup` untimed, then `n` timed calls of each of `modes`,
+    alternating them call by call (the order rotated every call). Per mode: its latencies, engine
+    times, errors, own CPU over the timed calls and, with a `server_pid`, the server's CPU during
+    its gRPC calls (read from /proc around each, outside the timed span); per gRPC mode, the
+    (gRPC, in-process) latency pairs of the rounds where both calls succeeded."""
+    case, endpoint, server_pid, n, warmup, modes = args
+    network, arch, inputs, kw = load_case(case)
+    calls = {m: _simulate_fn(m, endpoint) for m in modes}
     out = {m: {"latencies_s": [], "engine_s": [], "errors": 0, "cpu_s": 0.0, "server_cpu_s": 0.0, "pairs": []}
            for m in modes}
+    watch_server = server_pid is not None
     for i in range(warmup + n):
         latency = {}
         for m in modes[i % len(modes):] + modes[:i % len(modes)]:
-            server0 = server_cpu_s(server_pid) if m != "in_process" else 0.0
+            remote = watch_server and m != "in_process"
+            server0 = server_cpu_s(server_pid) if remote else 0.0
             cpu0, t0 = time.process_time(), time.perf_counter()
             try:
                 r = calls[m](network, arch, inputs, threads=1, **kw)
@@ -117,7 +97,7 @@ def paired_worker(args) -> dict:
                 out[m]["latencies_s"].append(latency[m])
                 out[m]["engine_s"].append(r.wall_s)
                 out[m]["cpu_s"] += cpu
-                if m != "in_process":
+                if remote:
                     out[m]["server_cpu_s"] += server_cpu_s(server_pid) - server0
         if i >= warmup and "in_process" in latency:
             for m in latency.keys() - {"in_process"}:
@@ -127,7 +107,7 @@ def paired_worker(args) -> dict:
 
 def run_paired(case: str, endpoint, server_pid: int, requests: int, warmup: int, modes: list[str]) -> dict:
     with mp.get_context("spawn").Pool(1) as pool:
-        return pool.apply(paired_worker, ((case, endpoint, server_pid, requests, warmup, modes),))
+        return pool.apply(worker, ((case, endpoint, server_pid, requests, warmup, modes),))
 
 
 def paired_row(case: str, got: dict, modes: list[str]) -> dict:
@@ -148,7 +128,8 @@ def run_clients(case: str, endpoint, clients: int, requests: int, warmup: int, i
     per = [requests // clients + (1 if i < requests % clients else 0) for i in range(clients)]
     ctx = mp.get_context("spawn")
     with ctx.Pool(clients) as pool:
-        return pool.map(worker, [(case, endpoint, n, warmup, inline) for n in per])
+        mode = "in_process" if endpoint is None else "grpc_inline" if inline else "grpc"
+        return [got[mode] for got in pool.map(worker, [(case, endpoint, None, n, warmup, [mode]) for n in per])]
 
 
 def server_cpu_s(pid: int) -> float:
