@@ -293,10 +293,13 @@ def run_rounds(calls: dict, rounds: int, n: int, warmup: int) -> dict[str, list[
     return out
 
 
+LONG_WARMUP = 5  # untimed calls per mode before the long part's first round
+
+
 def long_part(rounds: int, calls_per_round: int) -> dict:
     calls, baseline, processes = long_modes()
     try:
-        p50s = run_rounds(calls, rounds, calls_per_round, warmup=5)
+        p50s = run_rounds(calls, rounds, calls_per_round, warmup=LONG_WARMUP)
     finally:
         for process in processes:
             process.terminate() if isinstance(process, subprocess.Popen) else process.kill()
@@ -310,7 +313,7 @@ def long_part(rounds: int, calls_per_round: int) -> dict:
             row.update(baseline=baseline[name], added_ms=statistics.median(a - b for a, b in pairs),
                        added_pct=100 * statistics.median((a - b) / b for a, b in pairs))
         if isinstance(calls[name], _EngineTimed):
-            row["engine_p50_ms"] = 1e3 * statistics.median(calls[name].engine_s)
+            row["engine_p50_ms"] = 1e3 * statistics.median(calls[name].engine_s[LONG_WARMUP:])  # timed calls
         rows.append(row)
         added = f"{row['added_ms']:+9.3f} {row['added_pct']:+7.2f}%" if "added_ms" in row else ""
         engine = f"  (engine {row['engine_p50_ms']:.3f})" if "engine_p50_ms" in row else ""
