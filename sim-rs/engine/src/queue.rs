@@ -13,7 +13,7 @@
 //! over the FIFO heads gives the FIFO to pop too.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 /// At most this many distinct fixed service times get a FIFO; others use the heap.
 const MAX_CLASSES: usize = 8;
@@ -27,7 +27,7 @@ pub(crate) const MAX_EVENT: u64 = (1 << (64 - CLASS_BITS)) - 1;
 
 pub(crate) struct EventQueue {
     durs: Vec<u64>,
-    fifos: Vec<VecDeque<u128>>,
+    fifos: Vec<Ring>,
     /// Each FIFO's first key (EMPTY when it is empty), scanned on every pop.
     heads: [u128; MAX_CLASSES],
     heap: BinaryHeap<Reverse<u128>>,
@@ -65,14 +65,14 @@ impl EventQueue {
         };
         // keys arrive in order except among equal times: most go last, behind an unchanged head
         match q.back() {
-            Some(&last) if last <= key => q.push_back(key),
+            Some(last) if last <= key => q.push_back(key),
             None => {
                 q.push_back(key);
                 self.heads[class as usize] = key;
             }
             Some(_) => {
-                insert_sorted(q, key);
-                self.heads[class as usize] = q[0];
+                q.insert_sorted(key);
+                self.heads[class as usize] = q.front().unwrap_or(EMPTY);
             }
         }
     }
@@ -84,7 +84,7 @@ impl EventQueue {
         }
         if self.durs.len() < MAX_CLASSES {
             self.durs.push(dur);
-            self.fifos.push(VecDeque::new());
+            self.fifos.push(Ring::default());
             return (self.durs.len() - 1) as u8;
         }
         HEAP
@@ -113,7 +113,7 @@ impl EventQueue {
                 let from = (best as u64 & ((1 << CLASS_BITS) - 1)) as usize;
                 let q = &mut self.fifos[from];
                 q.pop_front();
-                self.heads[from] = q.front().copied().unwrap_or(EMPTY);
+                self.heads[from] = q.front().unwrap_or(EMPTY);
                 best
             }
         };
@@ -121,14 +121,87 @@ impl EventQueue {
     }
 }
 
-/// Insert `key` into a sorted FIFO, before its last key.
-#[cold]
-fn insert_sorted(q: &mut VecDeque<u128>, key: u128) {
-    let mut at = q.len();
-    while at > 0 && q[at - 1] > key {
-        at -= 1;
+/// A FIFO of keys in a power-of-two ring (the queue's FIFOs pop and push in a tight loop, where
+/// `VecDeque`'s general wrap-around costs more than a mask).
+struct Ring {
+    keys: Vec<u128>,
+    head: usize,
+    len: usize,
+}
+
+impl Default for Ring {
+    fn default() -> Self {
+        Ring {
+            keys: vec![EMPTY; 16],
+            head: 0,
+            len: 0,
+        }
     }
-    q.insert(at, key);
+}
+
+impl Ring {
+    #[inline(always)]
+    fn mask(&self) -> usize {
+        self.keys.len() - 1
+    }
+
+    #[inline(always)]
+    fn at(&self, i: usize) -> u128 {
+        self.keys[(self.head + i) & self.mask()]
+    }
+
+    #[inline(always)]
+    fn front(&self) -> Option<u128> {
+        (self.len > 0).then(|| self.at(0))
+    }
+
+    #[inline(always)]
+    fn back(&self) -> Option<u128> {
+        (self.len > 0).then(|| self.at(self.len - 1))
+    }
+
+    #[inline(always)]
+    fn push_back(&mut self, key: u128) {
+        if self.len == self.keys.len() {
+            self.grow();
+        }
+        let at = (self.head + self.len) & self.mask();
+        self.keys[at] = key;
+        self.len += 1;
+    }
+
+    #[inline(always)]
+    fn pop_front(&mut self) {
+        debug_assert!(self.len > 0);
+        self.head = (self.head + 1) & self.mask();
+        self.len -= 1;
+    }
+
+    /// Double the ring, its keys in order from index 0.
+    #[cold]
+    fn grow(&mut self) {
+        let keys: Vec<u128> = (0..self.len).map(|i| self.at(i)).collect();
+        self.keys = vec![EMPTY; 2 * self.keys.len()];
+        self.keys[..keys.len()].copy_from_slice(&keys);
+        self.head = 0;
+    }
+
+    /// Insert `key` into the sorted ring, before its last key.
+    #[cold]
+    fn insert_sorted(&mut self, key: u128) {
+        self.push_back(key);
+        let mut at = self.len - 1;
+        while at > 0 && self.at(at - 1) > key {
+            let (to, from) = (
+                (self.head + at) & self.mask(),
+                (self.head + at - 1) & self.mask(),
+            );
+            self.keys[to] = self.keys[from];
+            at -= 1;
+        }
+        let to = (self.head + at) & self.mask();
+        self.keys[to] = key;
+    }
 }
 
 #[cfg(test)]

@@ -95,8 +95,9 @@ struct Buffer {
     /// The next buffer in its consumer's request queue (NONE: the last). A buffer is queued at
     /// most once at a time (exactly while `arrived > 0`), so the queues are intrusive lists.
     next_request: u32,
-    /// The unit that fills it, as an event code (kind << 32 | id), set once.
-    producer: u64,
+    /// The unit that fills it (a unit id: a server, or a soma after them; NONE: nobody), set
+    /// once.
+    producer: u32,
 }
 
 impl Default for Buffer {
@@ -106,7 +107,7 @@ impl Default for Buffer {
             len: 0,
             arrived: 0,
             next_request: NONE,
-            producer: EV_NONE << 32,
+            producer: NONE,
         }
     }
 }
@@ -131,9 +132,6 @@ struct Server {
     index: u32,
     /// The buffer it feeds (u32::MAX: the synapse sink).
     out: u32,
-    /// Router ports: the tile's coordinates (XY routing of the packets queued for it).
-    x: i32,
-    y: i32,
     /// Service time of a spike and of a token (a synapse's spike time depends on the packet).
     dur: [u64; 2],
     /// The event queue's class of each fixed duration (`queue::UNCLASSED` until first used).
@@ -153,8 +151,6 @@ impl Default for Server {
             kind: 0,
             index: 0,
             out: 0,
-            x: 0,
-            y: 0,
             dur: [0; 2],
             class: [crate::queue::UNCLASSED; 2],
             busy_slot: NONE,
@@ -243,6 +239,9 @@ struct CoreLoc {
     port: u32,
 }
 
+/// The largest route table (tiles x cores entries of 4 bytes: 4 MiB).
+const ROUTE_TABLE_MAX: usize = 1 << 20;
+
 /// Timeline records a sample takes from the call's budget at a time.
 const RECORD_CHUNK: usize = 4096;
 
@@ -318,10 +317,6 @@ pub fn check_time_bound(
     )))
 }
 
-const EV_SERVER: u64 = 0;
-const EV_SOMA: u64 = 1;
-/// The producer of a router input at the mesh's edge: nobody.
-const EV_NONE: u64 = 2;
 /// The output of a router port at the mesh's edge.
 const OFF_MESH: u32 = u32::MAX - 1;
 
@@ -360,9 +355,13 @@ struct Sim<'a> {
     /// Per core: its tile's coordinates and its router's ejection port, what XY routing of a
     /// packet to it needs.
     core_loc: Vec<CoreLoc>,
+    /// The router output port (a server) a packet for core d takes at tile t, at
+    /// `t * n_cores + d`: looked up instead of compared coordinate by coordinate (a branch on
+    /// the packet that the processor mispredicts). Empty above `ROUTE_TABLE_MAX` entries.
+    route_table: Vec<u32>,
     now: u64,
     /// Units to try at the current time (a stack: the order is fixed, so results are too).
-    work: Vec<u64>,
+    work: Vec<u32>,
     out: Timing,
     /// The output (last) layer, and the end of its latest soma job so far.
     output_layer: usize,
@@ -434,15 +433,16 @@ impl Sim<'_> {
                 }
             }
             self.now = time;
-            let (kind, id) = (ev >> 32, (ev & 0xffff_ffff) as usize);
+            let id = ev as usize;
             // The unit of the event is tried first, then the work its event pushed (LIFO),
             // exactly as if it had been pushed on the work stack last.
-            if kind == EV_SERVER {
+            if id < self.servers.len() {
                 self.complete(id);
                 self.try_serve(id);
             } else {
-                self.somas[id].wake_pending = false;
-                self.try_soma(id);
+                let c = id - self.servers.len();
+                self.somas[c].wake_pending = false;
+                self.try_soma(c);
             }
             self.drain();
         }
@@ -473,7 +473,7 @@ impl Sim<'_> {
             if self.pending[q * self.steps + next] == 0 {
                 let core = self.plan.parts[q].core as usize;
                 self.ready[core].push(Reverse((next as u32, q as u32)));
-                self.work.push((EV_SOMA << 32) | core as u64);
+                self.work.push(self.soma_unit(core));
             }
         }
         self.drain();
@@ -528,6 +528,7 @@ impl<'a> Sim<'a> {
             t_barrier: 0,
             queue: EventQueue::default(),
             core_loc: Vec::new(),
+            route_table: Vec::new(),
             now: 0,
             work: Vec::with_capacity(64),
             output_layer: plan.lif.len() - 1,
@@ -571,13 +572,21 @@ impl<'a> Sim<'a> {
                 CoreLoc { x, y, port }
             })
             .collect();
+        let tiles = self.arch.n_tiles();
+        if tiles
+            .checked_mul(cores)
+            .is_some_and(|n| n <= ROUTE_TABLE_MAX)
+        {
+            self.route_table = (0..tiles)
+                .flat_map(|t| (0..cores).map(move |d| (t, d)))
+                .map(|(t, d)| (t * self.ports + self.route_from(t, d as u32)) as u32)
+                .collect();
+        }
         for (s, u) in units.into_iter().enumerate() {
             let out = self.output_of(s);
             let srv = &mut self.servers[s];
             (srv.kind, srv.index, srv.out) = (u.kind, u.index, out);
-            if s < self.base {
-                (srv.x, srv.y) = self.arch.tile_xy(u.index as usize);
-            } else {
+            if s >= self.base {
                 let slot = match u.kind {
                     5 => 0,
                     6 => 1,
@@ -595,8 +604,7 @@ impl<'a> Sim<'a> {
             };
         }
         for b in 0..n {
-            let (kind, id) = self.producer_of(b);
-            self.buffers[b].producer = (kind << 32) | id as u64;
+            self.buffers[b].producer = self.producer_of(b);
         }
     }
 
@@ -626,26 +634,31 @@ impl<'a> Sim<'a> {
             }
         }
         for c in 0..self.somas.len() {
-            self.work.push((EV_SOMA << 32) | c as u64);
+            self.work.push(self.soma_unit(c));
         }
         self.drain();
     }
 
-    /// Schedule unit (`kind`, `id`) `dur` from now in the queue's `class`.
+    /// Schedule unit `unit` (a unit id) `dur` from now in the queue's `class`.
     #[inline(always)]
-    fn schedule(&mut self, dur: u64, kind: u64, id: usize, class: u8) {
+    fn schedule(&mut self, dur: u64, unit: u32, class: u8) {
         // (time, unit) is unique, so the pop order is fully determined.
-        self.queue
-            .push_in(self.now + dur, (kind << 32) | id as u64, class);
+        self.queue.push_in(self.now + dur, unit as u64, class);
+    }
+
+    /// The unit id of core `c`'s soma: after every server, so that at equal times servers'
+    /// events come first, each kind in index order.
+    fn soma_unit(&self, c: usize) -> u32 {
+        (self.servers.len() + c) as u32
     }
 
     fn drain(&mut self) {
-        while let Some(code) = self.work.pop() {
-            let (kind, id) = (code >> 32, (code & 0xffff_ffff) as usize);
-            if kind == EV_SERVER {
+        while let Some(unit) = self.work.pop() {
+            let id = unit as usize;
+            if id < self.servers.len() {
                 self.try_serve(id);
             } else {
-                self.try_soma(id);
+                self.try_soma(id - self.servers.len());
             }
         }
     }
@@ -668,9 +681,9 @@ impl<'a> Sim<'a> {
         self.arch.tile_at(x, y)
     }
 
-    /// Output port of router port `b`'s tile for a packet to `dst` (XY routing, then eject).
-    fn route(&self, b: usize, dst: u32) -> usize {
-        let (x, y) = (self.servers[b].x, self.servers[b].y);
+    /// Output port of `tile` for a packet to `dst` (XY routing, then eject).
+    fn route_from(&self, tile: usize, dst: u32) -> usize {
+        let (x, y) = self.arch.tile_xy(tile);
         let to = self.core_loc[dst as usize];
         let (dx, dy) = (to.x, to.y);
         if dx > x {
@@ -689,7 +702,11 @@ impl<'a> Sim<'a> {
     fn consumer_of(&self, b: usize) -> usize {
         if b < self.base {
             let tile = self.servers[b].index as usize;
-            tile * self.ports + self.route(b, self.front(b).dst)
+            let dst = self.front(b).dst as usize;
+            match self.route_table.get(tile * self.core_loc.len() + dst) {
+                Some(&s) => s as usize,
+                None => tile * self.ports + self.route_from(tile, dst as u32),
+            }
         } else {
             b // eject -> axon-in, syn FIFO -> synapse, out FIFO -> axon-out share the index
         }
@@ -715,28 +732,25 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Who fills buffer `b`: (EV_SERVER, server) or (EV_SOMA, core).
-    fn producer_of(&self, b: usize) -> (u64, usize) {
+    /// Who fills buffer `b`: a unit id (a server, or a core's soma), NONE at the mesh's edge.
+    fn producer_of(&self, b: usize) -> u32 {
         if b < self.base {
             let (tile, p) = (b / self.ports, b % self.ports);
             if p < 4 {
                 let opposite = [1, 0, 3, 2][p];
                 match self.neighbour(tile, opposite) {
-                    Some(t) => (EV_SERVER, t * self.ports + p),
-                    None => (EV_NONE, 0), // an input from off the mesh: never filled
+                    Some(t) => (t * self.ports + p) as u32,
+                    None => NONE, // an input from off the mesh: never filled
                 }
             } else {
-                (EV_SERVER, self.base + 3 * (tile * self.cpt + p - 4) + 2)
+                (self.base + 3 * (tile * self.cpt + p - 4) + 2) as u32
             }
         } else {
             let (core, unit) = ((b - self.base) / 3, (b - self.base) % 3);
             match unit {
-                0 => (
-                    EV_SERVER,
-                    self.tile_of_core(core) * self.ports + 4 + core % self.cpt,
-                ),
-                1 => (EV_SERVER, b - 1),
-                _ => (EV_SOMA, core),
+                0 => (self.tile_of_core(core) * self.ports + 4 + core % self.cpt) as u32,
+                1 => (b - 1) as u32,
+                _ => self.soma_unit(core),
             }
         }
     }
@@ -754,7 +768,7 @@ impl<'a> Sim<'a> {
         srv.last_request = b as u32;
         // A unit in service tries again when it is done; a blocked one when its output frees.
         if !srv.busy && !srv.blocked {
-            self.work.push((EV_SERVER << 32) | s as u64);
+            self.work.push(s as u32);
         }
     }
 
@@ -807,28 +821,34 @@ impl<'a> Sim<'a> {
     /// those tests are inlined into the callers, the service is not.
     #[inline(always)]
     fn try_serve(&mut self, s: usize) {
-        let srv = &self.servers[s];
-        if srv.busy {
-            return; // its completion event will try again
-        }
-        if srv.first_request == NONE {
-            return;
-        }
-        let (b, out) = (srv.first_request as usize, srv.out);
-        if out != u32::MAX && self.is_full(out as usize) {
-            // a stall (counted once per episode) without the call: about a fifth of the tries
-            let srv = &mut self.servers[s];
-            if !srv.blocked {
-                srv.blocked = true;
-                self.out.stalls += 1;
+        loop {
+            let srv = &self.servers[s];
+            if srv.busy {
+                return; // its completion event will try again
             }
-            return; // woken when `out` frees a slot
+            if srv.first_request == NONE {
+                return;
+            }
+            let (b, out) = (srv.first_request as usize, srv.out);
+            if out != u32::MAX && self.is_full(out as usize) {
+                // a stall (counted once per episode) without the call: about a fifth of tries
+                let srv = &mut self.servers[s];
+                if !srv.blocked {
+                    srv.blocked = true;
+                    self.out.stalls += 1;
+                }
+                return; // woken when `out` frees a slot
+            }
+            if !self.serve(s, b) {
+                return;
+            }
         }
-        self.serve(s, b);
     }
 
+    /// Start serving buffer `b`'s front packet on `s`; true when `s` is to be tried again at
+    /// once (a zero-time hand-over to a buffer).
     #[inline(never)]
-    fn serve(&mut self, s: usize, b: usize) {
+    fn serve(&mut self, s: usize, b: usize) -> bool {
         // the unit's hot fields, read once
         let srv = &self.servers[s];
         let (out, kind, durs, busy_slot) = (srv.out, srv.kind, srv.dur, srv.busy_slot);
@@ -874,14 +894,14 @@ impl<'a> Sim<'a> {
         if dur == 0 {
             // A zero-time hand-over (ejection port, a token at the synapse) completes at once.
             if out == u32::MAX {
-                self.work.push((EV_SERVER << 32) | s as u64);
+                self.work.push(s as u32);
                 self.integrate(head);
-            } else {
-                self.deliver(out as usize, head);
-                self.arrive(out as usize);
-                self.work.push((EV_SERVER << 32) | s as u64);
+                return false;
             }
-            return;
+            self.deliver(out as usize, head);
+            self.arrive(out as usize);
+            // the unit is tried again next, as if pushed on the work stack last
+            return true;
         }
         if out != u32::MAX {
             self.deliver(out as usize, head);
@@ -902,19 +922,23 @@ impl<'a> Sim<'a> {
             }
             class
         };
-        self.schedule(dur, EV_SERVER, s, class);
+        self.schedule(dur, s as u32, class);
+        false
     }
 
-    /// A buffer has a free slot: wake its producer (an event code) if it was waiting for one.
-    fn wake_producer(&mut self, code: u64) {
-        let (kind, id) = (code >> 32, (code & 0xffff_ffff) as usize);
-        let waiting = match kind {
-            EV_SERVER => self.servers[id].blocked,
-            EV_SOMA => self.somas[id].job.as_ref().is_some_and(|j| j.blocked),
-            _ => false,
+    /// A buffer has a free slot: wake its producer (a unit id) if it was waiting for one.
+    fn wake_producer(&mut self, unit: u32) {
+        let id = unit as usize;
+        let waiting = match self.servers.get(id) {
+            Some(srv) => srv.blocked,
+            None => self
+                .somas
+                .get(id.wrapping_sub(self.servers.len()))
+                .and_then(|s| s.job.as_ref())
+                .is_some_and(|j| j.blocked),
         };
         if waiting {
-            self.work.push((kind << 32) | id as u64);
+            self.work.push(unit);
         }
     }
 
@@ -992,7 +1016,7 @@ impl<'a> Sim<'a> {
         {
             let core = self.plan.parts[q as usize].core as usize;
             self.ready[core].push(Reverse((t as u32, q)));
-            self.work.push((EV_SOMA << 32) | core as u64);
+            self.work.push(self.soma_unit(core));
         }
     }
 
@@ -1009,7 +1033,7 @@ impl<'a> Sim<'a> {
                 if !self.somas[c].wake_pending {
                     self.somas[c].wake_pending = true;
                     let dur = self.somas[c].busy_until - self.now;
-                    self.schedule(dur, EV_SOMA, c, EventQueue::variable());
+                    self.schedule(dur, self.soma_unit(c), EventQueue::variable());
                 }
                 return;
             }
