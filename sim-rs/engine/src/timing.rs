@@ -908,6 +908,18 @@ impl<'a> Sim<'a> {
         let head = self.front(b);
         // try_serve has checked that `out` has room
         debug_assert!(out == u32::MAX || !self.is_full(out as usize));
+        // a synapse unit's time for a spike depends on the packet; every other service is fixed
+        let token = head.is_token();
+        let dur = if kind == SYNAPSE && !token {
+            // one lane (the common case) needs no division, whose latency is on the path
+            let rows = match self.lanes {
+                1 => head.syn as u64,
+                lanes => (head.syn as u64).div_ceil(lanes),
+            };
+            rows * self.t_synapse
+        } else {
+            durs[token as usize]
+        };
         // take the packet off `b`, and `b`, the first in line, off the request queue of `s`
         let cap = self.cap as u32;
         let buf = &mut self.buffers[b];
@@ -925,22 +937,14 @@ impl<'a> Sim<'a> {
         if next == NONE {
             srv.last_request = NONE;
         }
+        // In service from now on: re-registering `b` at `s` (its next packet takes the same
+        // port) then pushes no try of `s`, which would find it busy and do nothing. A
+        // zero-time hand-over stays free, and is tried again as before.
+        srv.busy = dur != 0;
         self.wake_producer(producer);
         if more {
             self.register(b);
         }
-        // a synapse unit's time for a spike depends on the packet; every other service is fixed
-        let token = head.is_token();
-        let dur = if kind == SYNAPSE && !token {
-            // one lane (the common case) needs no division, whose latency is on the path
-            let rows = match self.lanes {
-                1 => head.syn as u64,
-                lanes => (head.syn as u64).div_ceil(lanes),
-            };
-            rows * self.t_synapse
-        } else {
-            durs[token as usize]
-        };
         self.out.serial_fs += dur;
         if busy_slot != NONE {
             let (core, slot) = (busy_slot as usize / 4, busy_slot as usize % 4);
@@ -965,7 +969,6 @@ impl<'a> Sim<'a> {
             self.deliver(out as usize, head);
         }
         let srv = &mut self.servers[s];
-        srv.busy = true;
         if out == u32::MAX {
             srv.held = head;
         }
