@@ -55,13 +55,12 @@ impl EventQueue {
 
     /// Schedule `event` (unique among the events pending at `time`) at `time` in `class`:
     /// `class_of` its fixed service time, or `variable()`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_in(&mut self, time: u64, event: u64, class: u8) {
         debug_assert!(event <= MAX_EVENT && class != UNCLASSED && time != u64::MAX);
         let key = (time as u128) << 64 | ((event << CLASS_BITS) | class as u64) as u128;
         let Some(q) = self.fifos.get_mut(class as usize) else {
-            self.heap.push(Reverse(key));
-            return;
+            return self.push_heap(key);
         };
         // keys arrive in order except among equal times: most go last, behind an unchanged head
         match q.back() {
@@ -70,11 +69,20 @@ impl EventQueue {
                 q.push_back(key);
                 self.heads[class as usize] = key;
             }
-            Some(_) => {
-                q.insert_sorted(key);
-                self.heads[class as usize] = q.front().unwrap_or(EMPTY);
-            }
+            Some(_) => self.insert_sorted(class, key),
         }
+    }
+
+    #[inline(never)]
+    fn push_heap(&mut self, key: u128) {
+        self.heap.push(Reverse(key));
+    }
+
+    #[inline(never)]
+    fn insert_sorted(&mut self, class: u8, key: u128) {
+        let q = &mut self.fifos[class as usize];
+        q.insert_sorted(key);
+        self.heads[class as usize] = q.front().unwrap_or(EMPTY);
     }
 
     /// The class of a unit whose service time is always `dur` (the same on every call).
