@@ -184,7 +184,7 @@ struct Server {
     out: u32,
     /// Service time of a spike and of a token (a synapse's spike time depends on the packet).
     dur: [u64; 2],
-    /// The event queue's class of each fixed duration (`queue::UNCLASSED` until first used).
+    /// The event queue's class of each service time (set with the topology).
     class: [u8; 2],
     /// Core units: the index of its busy-time counter in `Timing::core_busy_fs` (flattened).
     busy_slot: u32,
@@ -655,6 +655,13 @@ impl<'a> Sim<'a> {
                 6 => [0, 0], // spikes: per packet (duration())
                 _ => [self.t_out, self.t_token],
             };
+            // the event queue's class of each fixed service time (a synapse's spike time varies;
+            // a zero time is never scheduled); which durations get a FIFO changes only the speed
+            srv.class = [0, 1].map(|token| match srv.dur[token] {
+                _ if u.kind == SYNAPSE && token == 0 => EventQueue::variable(),
+                0 => EventQueue::variable(),
+                d => self.queue.class_of(d),
+            });
         }
         for b in 0..n {
             self.buffers[b].producer = self.producer_of(b);
@@ -972,17 +979,7 @@ impl<'a> Sim<'a> {
         if out == u32::MAX {
             srv.held = head;
         }
-        let class = if kind == SYNAPSE && !token {
-            EventQueue::variable()
-        } else {
-            // a fixed service time: its class, looked up once per unit and packet kind
-            let mut class = srv.class[token as usize];
-            if class == crate::queue::UNCLASSED {
-                class = self.queue.class_of(dur);
-                self.servers[s].class[token as usize] = class;
-            }
-            class
-        };
+        let class = srv.class[token as usize];
         self.schedule(dur, s as u32, class);
         false
     }
