@@ -237,7 +237,7 @@ pub enum Unit {
 }
 
 /// One interval of work of one unit.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimelineRecord {
     pub start_fs: u64,
     pub end_fs: u64,
@@ -249,7 +249,7 @@ pub struct TimelineRecord {
     pub step: u32,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Timing {
     /// From the first input event (t = 0) to the end of the output layer's last update.
     pub latency_fs: u64,
@@ -409,6 +409,9 @@ struct Sim<'a> {
     /// `t * n_cores + d`: looked up instead of compared coordinate by coordinate (a branch on
     /// the packet that the processor mispredicts). Empty above `ROUTE_TABLE_MAX` entries.
     route_table: Vec<u32>,
+    /// The largest route table built (`ROUTE_TABLE_MAX`; a test sets 0 to route by
+    /// coordinates).
+    route_table_max: usize,
     now: u64,
     /// Units to try at the current time (a stack: the order is fixed, so results are too).
     work: Vec<u32>,
@@ -445,7 +448,17 @@ pub fn run(
         cancel,
     } = *options;
     check_time_bound(plan, trace, arch, costs, schedule)?;
-    let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline, timeline_budget);
+    let sim = Sim::new(plan, trace, arch, costs, keep_timeline, timeline_budget);
+    run_sim(sim, costs, schedule, cancel)
+}
+
+fn run_sim(
+    mut sim: Sim,
+    costs: &ScaledCosts,
+    schedule: Schedule,
+    cancel: Option<&CancelFlag>,
+) -> Result<Timing, SimError> {
+    let arch = sim.arch;
     sim.clocked = schedule == Schedule::Clocked;
     sim.t_barrier = barrier_fs(arch, costs);
     sim.start();
@@ -582,6 +595,7 @@ impl<'a> Sim<'a> {
             queue: EventQueue::default(),
             core_loc: Vec::new(),
             route_table: Vec::new(),
+            route_table_max: ROUTE_TABLE_MAX,
             now: 0,
             work: Vec::with_capacity(64),
             output_layer: plan.lif.len() - 1,
@@ -628,7 +642,7 @@ impl<'a> Sim<'a> {
         let tiles = self.arch.n_tiles();
         if tiles
             .checked_mul(cores)
-            .is_some_and(|n| n <= ROUTE_TABLE_MAX)
+            .is_some_and(|n| n <= self.route_table_max)
         {
             self.route_table = (0..tiles)
                 .flat_map(|t| (0..cores).map(move |d| (t, d)))
@@ -1336,4 +1350,85 @@ pub fn critical_path(
         }
     }
     Ok(latest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::CostModel;
+    use crate::model::{Connectivity, Layer, LayerKind, LifParams, Network, Projection, ResetMode};
+    use crate::plan::Semantics;
+
+    fn layer(name: &str, size: usize, input: bool) -> Layer {
+        let kind = match input {
+            true => LayerKind::Input,
+            false => LayerKind::Lif(LifParams {
+                threshold: 3,
+                leak_num: 7,
+                leak_shift: 3,
+                bias: 0,
+                reset_mode: ResetMode::Hard,
+                reset_value: 0,
+            }),
+        };
+        Layer {
+            name: name.into(),
+            size,
+            shape: None,
+            kind,
+        }
+    }
+
+    /// Routing by the table and by coordinates (the path of meshes too large for a table)
+    /// time every packet the same: a 48-24-8 network spread over 3 x 4 tiles of 2 cores, with
+    /// backpressure, in both semantics and both schedules, timeline included.
+    #[test]
+    fn the_route_table_times_exactly_as_coordinates_do() {
+        let sizes = [48, 24, 8];
+        let net = Network {
+            layers: vec![
+                layer("in", 48, true),
+                layer("h", 24, false),
+                layer("out", 8, false),
+            ],
+            projections: (1..3)
+                .map(|i| Projection {
+                    pre: i - 1,
+                    post: i,
+                    conn: Connectivity::Dense {
+                        weights: (0..sizes[i - 1] * sizes[i]).map(|k| k * 7 % 5).collect(),
+                    },
+                })
+                .collect(),
+            weight_scale: 1.0,
+        };
+        let arch = Architecture {
+            mesh_width: 3,
+            mesh_height: 4,
+            cores_per_tile: 2,
+            neurons_per_core: 4,
+            fifo_depth: 2,
+            ..Architecture::default()
+        };
+        let steps = 12;
+        let inputs: Vec<u8> = (0..steps * 48).map(|k| u8::from(k * 5 % 7 < 3)).collect();
+        let costs = CostModel::preset("loihi").unwrap().scaled(&arch).unwrap();
+        let core_of = crate::mapping::map_network(&net, &arch).unwrap();
+        for semantics in [Semantics::Timestep, Semantics::Sanafe] {
+            let plan = Plan::build(&net, &arch, core_of.clone(), semantics).unwrap();
+            let trace = crate::functional::run(&plan, &inputs, steps, 48, false, None).unwrap();
+            for schedule in [Schedule::Asynchronous, Schedule::Clocked] {
+                let budget = AtomicUsize::new(0);
+                let timing = |table_max: usize| {
+                    let mut sim = Sim::new(&plan, &trace, &arch, &costs, true, &budget);
+                    sim.route_table_max = table_max;
+                    run_sim(sim, &costs, schedule, None).unwrap()
+                };
+                let (by_table, by_coordinates) = (timing(ROUTE_TABLE_MAX), timing(0));
+                assert!(by_table.stalls > 0 && by_table.token_hops > 0);
+                assert!(by_table.timeline.as_ref().is_some_and(|t| !t.is_empty()));
+                assert_eq!(by_table, by_coordinates, "{semantics:?} {schedule:?}");
+            }
+        }
+    }
 }
