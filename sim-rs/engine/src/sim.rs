@@ -98,6 +98,7 @@ pub fn simulate(req: &SimRequest) -> Result<SimOutput> {
     cancel::check(req.cancel)?;
     let per_sample = req.steps * req.network.n_inputs(); // validated: <= inputs.len()
     let timeline_budget = AtomicUsize::new(0);
+    let route_table = timing::route_table(req.arch); // the chip's, once for every sample
     let one = |s: usize| {
         run_sample(
             req,
@@ -105,6 +106,7 @@ pub fn simulate(req: &SimRequest) -> Result<SimOutput> {
             &costs,
             &req.inputs[s * per_sample..(s + 1) * per_sample],
             &timeline_budget,
+            &route_table,
         )
     };
     let run_all =
@@ -201,6 +203,7 @@ fn run_sample(
     costs: &ScaledCosts,
     inputs: &[u8],
     timeline_budget: &AtomicUsize,
+    route_table: &[u32],
 ) -> Result<SampleResult> {
     cancel::check(req.cancel)?;
     let trace = functional::run(
@@ -216,6 +219,7 @@ fn run_sample(
         schedule: req.schedule,
         timeline_budget,
         cancel: req.cancel,
+        route_table,
     };
     let timing = timing::run(plan, &trace, req.arch, costs, &options)?;
     Ok(summarise(plan, costs, trace, timing))

@@ -90,8 +90,9 @@ impl Packet {
 ///
 /// Sound because no index into one comes from outside the pass: the tables are sized once in
 /// `Sim::new`, and every index used is made below that size and never changes. Unit and
-/// buffer ids are `0..n` from `precompute_topology` (`Server::out`, `Buffer::producer`, the route
-/// table), or copies of such ids (request lists, the work stack, the event queue's units); an
+/// buffer ids are `0..n` from `precompute_topology` (`Server::out`, `Buffer::producer`) and
+/// `route_table` (router ports of the same chip), or copies of such ids (request lists, the
+/// work stack, the event queue's units); an
 /// edge port's `OFF_MESH` output is never used, since XY routing never sends a packet off the
 /// mesh; a FIFO slot is `b * cap + i` with `b < n` and `i < cap`, and is filled only after a
 /// test that the FIFO has room. Debug builds check every access (the engine's tests and fuzz
@@ -405,13 +406,9 @@ struct Sim<'a> {
     /// Per core: its tile's coordinates and its router's ejection port, what XY routing of a
     /// packet to it needs.
     core_loc: Vec<CoreLoc>,
-    /// The router output port (a server) a packet for core d takes at tile t, at
-    /// `t * n_cores + d`: looked up instead of compared coordinate by coordinate (a branch on
-    /// the packet that the processor mispredicts). Empty above `ROUTE_TABLE_MAX` entries.
-    route_table: Vec<u32>,
-    /// The largest route table built (`ROUTE_TABLE_MAX`; a test sets 0 to route by
-    /// coordinates).
-    route_table_max: usize,
+    /// `route_table(arch)`, built once per call: empty for a chip too large for one, whose
+    /// packets are routed by coordinates.
+    route_table: &'a [u32],
     now: u64,
     /// Units to try at the current time (a stack: the order is fixed, so results are too).
     work: Vec<u32>,
@@ -432,6 +429,54 @@ pub struct RunOptions<'a> {
     /// Timeline records left for all samples of the call together.
     pub timeline_budget: &'a AtomicUsize,
     pub cancel: Option<&'a CancelFlag>,
+    /// `route_table(arch)`, shared by the call's samples.
+    pub route_table: &'a [u32],
+}
+
+/// The router output port (a server index) that a packet for core d takes at tile t, at
+/// `t * n_cores + d`, for `RunOptions::route_table`: looked up instead of compared coordinate
+/// by coordinate, a branch on the packet that the processor mispredicts. Empty above
+/// `ROUTE_TABLE_MAX` entries, where the timing pass compares coordinates; both route alike.
+pub fn route_table(arch: &Architecture) -> Vec<u32> {
+    let (tiles, cores) = (arch.n_tiles(), arch.n_cores());
+    if tiles.checked_mul(cores).is_none_or(|n| n > ROUTE_TABLE_MAX) {
+        return Vec::new();
+    }
+    let ports = 4 + arch.cores_per_tile as usize;
+    let to: Vec<CoreLoc> = (0..cores).map(|c| core_loc(arch, c)).collect();
+    (0..tiles)
+        .flat_map(|t| {
+            let (x, y) = arch.tile_xy(t);
+            to.iter()
+                .map(move |&loc| (t * ports + xy_port(x, y, loc)) as u32)
+        })
+        .collect()
+}
+
+/// Where core `c` is: its tile's coordinates and its router's ejection port.
+fn core_loc(arch: &Architecture, c: usize) -> CoreLoc {
+    let cpt = arch.cores_per_tile as usize;
+    let (x, y) = arch.tile_xy(c / cpt);
+    CoreLoc {
+        x,
+        y,
+        port: (4 + c % cpt) as u32,
+    }
+}
+
+/// The output port of the router at (x, y) for a packet to `to` (XY routing, then eject).
+fn xy_port(x: i32, y: i32, to: CoreLoc) -> usize {
+    if to.x > x {
+        0
+    } else if to.x < x {
+        1
+    } else if to.y > y {
+        2
+    } else if to.y < y {
+        3
+    } else {
+        to.port as usize
+    }
 }
 
 pub fn run(
@@ -446,9 +491,11 @@ pub fn run(
         schedule,
         timeline_budget,
         cancel,
+        route_table,
     } = *options;
     check_time_bound(plan, trace, arch, costs, schedule)?;
-    let sim = Sim::new(plan, trace, arch, costs, keep_timeline, timeline_budget);
+    let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline, timeline_budget);
+    sim.route_table = route_table;
     run_sim(sim, costs, schedule, cancel)
 }
 
@@ -594,8 +641,7 @@ impl<'a> Sim<'a> {
             t_barrier: 0,
             queue: EventQueue::default(),
             core_loc: Vec::new(),
-            route_table: Vec::new(),
-            route_table_max: ROUTE_TABLE_MAX,
+            route_table: &[],
             now: 0,
             work: Vec::with_capacity(64),
             output_layer: plan.lif.len() - 1,
@@ -631,24 +677,9 @@ impl<'a> Sim<'a> {
                 }
             })
             .collect();
-        let cores = self.arch.n_cores();
-        self.core_loc = (0..cores)
-            .map(|c| {
-                let (x, y) = self.arch.tile_xy(self.tile_of_core(c));
-                let port = (4 + c % self.cpt) as u32;
-                CoreLoc { x, y, port }
-            })
+        self.core_loc = (0..self.arch.n_cores())
+            .map(|c| core_loc(self.arch, c))
             .collect();
-        let tiles = self.arch.n_tiles();
-        if tiles
-            .checked_mul(cores)
-            .is_some_and(|n| n <= self.route_table_max)
-        {
-            self.route_table = (0..tiles)
-                .flat_map(|t| (0..cores).map(move |d| (t, d)))
-                .map(|(t, d)| (t * self.ports + self.route_from(t, d as u32)) as u32)
-                .collect();
-        }
         for (s, u) in units.into_iter().enumerate() {
             let out = self.output_of(s);
             let srv = &mut self.servers[s];
@@ -758,19 +789,7 @@ impl<'a> Sim<'a> {
     /// Output port of `tile` for a packet to `dst` (XY routing, then eject).
     fn route_from(&self, tile: usize, dst: u32) -> usize {
         let (x, y) = self.arch.tile_xy(tile);
-        let to = self.core_loc[dst as usize];
-        let (dx, dy) = (to.x, to.y);
-        if dx > x {
-            0
-        } else if dx < x {
-            1
-        } else if dy > y {
-            2
-        } else if dy < y {
-            3
-        } else {
-            to.port as usize
-        }
+        xy_port(x, y, self.core_loc[dst as usize])
     }
 
     fn consumer_of(&self, b: usize) -> usize {
@@ -1419,12 +1438,14 @@ mod tests {
             let trace = crate::functional::run(&plan, &inputs, steps, 48, false, None).unwrap();
             for schedule in [Schedule::Asynchronous, Schedule::Clocked] {
                 let budget = AtomicUsize::new(0);
-                let timing = |table_max: usize| {
+                let table = route_table(&arch);
+                assert_eq!(table.len(), 12 * 24);
+                let timing = |table: &[u32]| {
                     let mut sim = Sim::new(&plan, &trace, &arch, &costs, true, &budget);
-                    sim.route_table_max = table_max;
+                    sim.route_table = table;
                     run_sim(sim, &costs, schedule, None).unwrap()
                 };
-                let (by_table, by_coordinates) = (timing(ROUTE_TABLE_MAX), timing(0));
+                let (by_table, by_coordinates) = (timing(&table), timing(&[]));
                 assert!(by_table.stalls > 0 && by_table.token_hops > 0);
                 assert!(by_table.timeline.as_ref().is_some_and(|t| !t.is_empty()));
                 assert_eq!(by_table, by_coordinates, "{semantics:?} {schedule:?}");
