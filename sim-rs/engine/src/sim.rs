@@ -98,7 +98,7 @@ pub fn simulate(req: &SimRequest) -> Result<SimOutput> {
     cancel::check(req.cancel)?;
     let per_sample = req.steps * req.network.n_inputs(); // validated: <= inputs.len()
     let timeline_budget = AtomicUsize::new(0);
-    let route_table = timing::route_table(req.arch); // the chip's, once for every sample
+    let route_table = timing::RouteTable::new(req.arch); // once for every sample
     let one = |s: usize| {
         run_sample(
             req,
@@ -203,7 +203,7 @@ fn run_sample(
     costs: &ScaledCosts,
     inputs: &[u8],
     timeline_budget: &AtomicUsize,
-    route_table: &[u32],
+    route_table: &timing::RouteTable,
 ) -> Result<SampleResult> {
     cancel::check(req.cancel)?;
     let trace = functional::run(

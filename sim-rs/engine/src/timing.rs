@@ -91,11 +91,11 @@ impl Packet {
 /// Sound because no index into one comes from outside the pass: the tables are sized once in
 /// `Sim::new`, and every index used is made below that size and never changes. Unit and
 /// buffer ids are `0..n` from `precompute_topology` (`Server::out`, `Buffer::producer`) and
-/// `route_table` (router ports of the same chip), or copies of such ids (request lists, the
-/// work stack, the event queue's units); an
-/// edge port's `OFF_MESH` output is never used, since XY routing never sends a packet off the
-/// mesh; a FIFO slot is `b * cap + i` with `b < n` and `i < cap`, and is filled only after a
-/// test that the FIFO has room. Debug builds check every access (the engine's tests and fuzz
+/// from a `RouteTable` of the same mesh (router ports, checked in `RouteTable::for_chip`), or
+/// copies of such ids (request lists, the work stack, the event queue's units); an edge port's
+/// `OFF_MESH` output is never used, since XY routing never sends a packet off the mesh; a FIFO
+/// slot is `b * cap + i` with `b < n` and `i < cap`, and is filled only after a test that the
+/// FIFO has room. Debug builds check every access (the engine's tests and fuzz
 /// cases run there too, in CI).
 struct Table<T>(Vec<T>);
 
@@ -406,8 +406,8 @@ struct Sim<'a> {
     /// Per core: its tile's coordinates and its router's ejection port, what XY routing of a
     /// packet to it needs.
     core_loc: Vec<CoreLoc>,
-    /// `route_table(arch)`, built once per call: empty for a chip too large for one, whose
-    /// packets are routed by coordinates.
+    /// The call's `RouteTable` entries for this chip: empty for a chip too large for one (or
+    /// none given), whose packets are routed by coordinates.
     route_table: &'a [u32],
     now: u64,
     /// Units to try at the current time (a stack: the order is fixed, so results are too).
@@ -429,28 +429,53 @@ pub struct RunOptions<'a> {
     /// Timeline records left for all samples of the call together.
     pub timeline_budget: &'a AtomicUsize,
     pub cancel: Option<&'a CancelFlag>,
-    /// `route_table(arch)`, shared by the call's samples.
-    pub route_table: &'a [u32],
+    /// The chip's routes, built once and shared by the call's samples.
+    pub route_table: &'a RouteTable,
 }
 
 /// The router output port (a server index) that a packet for core d takes at tile t, at
-/// `t * n_cores + d`, for `RunOptions::route_table`: looked up instead of compared coordinate
-/// by coordinate, a branch on the packet that the processor mispredicts. Empty above
-/// `ROUTE_TABLE_MAX` entries, where the timing pass compares coordinates; both route alike.
-pub fn route_table(arch: &Architecture) -> Vec<u32> {
-    let (tiles, cores) = (arch.n_tiles(), arch.n_cores());
-    if tiles.checked_mul(cores).is_none_or(|n| n > ROUTE_TABLE_MAX) {
-        return Vec::new();
+/// `t * n_cores + d`: looked up instead of compared coordinate by coordinate, a branch on the
+/// packet that the processor mispredicts. Only `new` fills one, so every entry is a router port
+/// of the mesh it was built for; a chip above `ROUTE_TABLE_MAX` entries gets an empty table,
+/// and the timing pass compares coordinates (both route alike).
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable {
+    /// (mesh width, mesh height, cores per tile) it was built for.
+    mesh: (u32, u32, u32),
+    ports: Vec<u32>,
+}
+
+impl RouteTable {
+    pub fn new(arch: &Architecture) -> Self {
+        let mesh = (arch.mesh_width, arch.mesh_height, arch.cores_per_tile);
+        let (tiles, cores) = (arch.n_tiles(), arch.n_cores());
+        if tiles.checked_mul(cores).is_none_or(|n| n > ROUTE_TABLE_MAX) {
+            return RouteTable {
+                mesh,
+                ports: Vec::new(),
+            };
+        }
+        let n_ports = 4 + arch.cores_per_tile as usize;
+        let to: Vec<CoreLoc> = (0..cores).map(|c| core_loc(arch, c)).collect();
+        let ports = (0..tiles)
+            .flat_map(|t| {
+                let (x, y) = arch.tile_xy(t);
+                to.iter()
+                    .map(move |&loc| (t * n_ports + xy_port(x, y, loc)) as u32)
+            })
+            .collect();
+        RouteTable { mesh, ports }
     }
-    let ports = 4 + arch.cores_per_tile as usize;
-    let to: Vec<CoreLoc> = (0..cores).map(|c| core_loc(arch, c)).collect();
-    (0..tiles)
-        .flat_map(|t| {
-            let (x, y) = arch.tile_xy(t);
-            to.iter()
-                .map(move |&loc| (t * ports + xy_port(x, y, loc)) as u32)
-        })
-        .collect()
+
+    /// The entries, where the table was built for `arch`'s mesh; else none (route by
+    /// coordinates), so a table of another chip can never index outside this one.
+    fn for_chip(&self, arch: &Architecture) -> &[u32] {
+        let mesh = (arch.mesh_width, arch.mesh_height, arch.cores_per_tile);
+        match self.mesh == mesh {
+            true => &self.ports,
+            false => &[],
+        }
+    }
 }
 
 /// Where core `c` is: its tile's coordinates and its router's ejection port.
@@ -495,17 +520,7 @@ pub fn run(
     } = *options;
     check_time_bound(plan, trace, arch, costs, schedule)?;
     let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline, timeline_budget);
-    sim.route_table = route_table;
-    run_sim(sim, costs, schedule, cancel)
-}
-
-fn run_sim(
-    mut sim: Sim,
-    costs: &ScaledCosts,
-    schedule: Schedule,
-    cancel: Option<&CancelFlag>,
-) -> Result<Timing, SimError> {
-    let arch = sim.arch;
+    sim.route_table = route_table.for_chip(arch);
     sim.clocked = schedule == Schedule::Clocked;
     sim.t_barrier = barrier_fs(arch, costs);
     sim.start();
@@ -1369,87 +1384,4 @@ pub fn critical_path(
         }
     }
     Ok(latest)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cost::CostModel;
-    use crate::model::{Connectivity, Layer, LayerKind, LifParams, Network, Projection, ResetMode};
-    use crate::plan::Semantics;
-
-    fn layer(name: &str, size: usize, input: bool) -> Layer {
-        let kind = match input {
-            true => LayerKind::Input,
-            false => LayerKind::Lif(LifParams {
-                threshold: 3,
-                leak_num: 7,
-                leak_shift: 3,
-                bias: 0,
-                reset_mode: ResetMode::Hard,
-                reset_value: 0,
-            }),
-        };
-        Layer {
-            name: name.into(),
-            size,
-            shape: None,
-            kind,
-        }
-    }
-
-    /// Routing by the table and by coordinates (the path of meshes too large for a table)
-    /// time every packet the same: a 48-24-8 network spread over 3 x 4 tiles of 2 cores, with
-    /// backpressure, in both semantics and both schedules, timeline included.
-    #[test]
-    fn the_route_table_times_exactly_as_coordinates_do() {
-        let sizes = [48, 24, 8];
-        let net = Network {
-            layers: vec![
-                layer("in", 48, true),
-                layer("h", 24, false),
-                layer("out", 8, false),
-            ],
-            projections: (1..3)
-                .map(|i| Projection {
-                    pre: i - 1,
-                    post: i,
-                    conn: Connectivity::Dense {
-                        weights: (0..sizes[i - 1] * sizes[i]).map(|k| k * 7 % 5).collect(),
-                    },
-                })
-                .collect(),
-            weight_scale: 1.0,
-        };
-        let arch = Architecture {
-            mesh_width: 3,
-            mesh_height: 4,
-            cores_per_tile: 2,
-            neurons_per_core: 4,
-            fifo_depth: 2,
-            ..Architecture::default()
-        };
-        let steps = 12;
-        let inputs: Vec<u8> = (0..steps * 48).map(|k| u8::from(k * 5 % 7 < 3)).collect();
-        let costs = CostModel::preset("loihi").unwrap().scaled(&arch).unwrap();
-        let core_of = crate::mapping::map_network(&net, &arch).unwrap();
-        for semantics in [Semantics::Timestep, Semantics::Sanafe] {
-            let plan = Plan::build(&net, &arch, core_of.clone(), semantics).unwrap();
-            let trace = crate::functional::run(&plan, &inputs, steps, 48, false, None).unwrap();
-            for schedule in [Schedule::Asynchronous, Schedule::Clocked] {
-                let budget = AtomicUsize::new(0);
-                let table = route_table(&arch);
-                assert_eq!(table.len(), 12 * 24);
-                let timing = |table: &[u32]| {
-                    let mut sim = Sim::new(&plan, &trace, &arch, &costs, true, &budget);
-                    sim.route_table = table;
-                    run_sim(sim, &costs, schedule, None).unwrap()
-                };
-                let (by_table, by_coordinates) = (timing(&table), timing(&[]));
-                assert!(by_table.stalls > 0 && by_table.token_hops > 0);
-                assert!(by_table.timeline.as_ref().is_some_and(|t| !t.is_empty()));
-                assert_eq!(by_table, by_coordinates, "{semantics:?} {schedule:?}");
-            }
-        }
-    }
 }
