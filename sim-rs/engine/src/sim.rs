@@ -220,6 +220,7 @@ fn run_sample(
         timeline_budget,
         cancel: req.cancel,
         route_table,
+        wide_keys: false,
     };
     let timing = timing::run(plan, &trace, req.arch, costs, &options)?;
     Ok(summarise(plan, costs, trace, timing))

@@ -18,7 +18,7 @@ use crate::error::SimError;
 use crate::functional::Trace;
 use crate::model::{limits, Architecture};
 use crate::plan::{Plan, STEP_WINDOW};
-use crate::queue::EventQueue;
+use crate::queue::{self, EventQueue, Key};
 
 /// How the same chip is timed (docs/simulator.md, "Schedules").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,10 +103,6 @@ impl<T> Table<T> {
     fn len(&self) -> usize {
         self.0.len()
     }
-
-    fn get(&self, i: usize) -> Option<&T> {
-        self.0.get(i)
-    }
 }
 
 impl<T> std::ops::Index<usize> for Table<T> {
@@ -149,6 +145,13 @@ struct Buffer {
     /// The unit that fills it (a unit id: a server, or a soma after them; NONE: nobody), set
     /// once.
     producer: u32,
+    /// Router input buffers: the router's tile (set once), where `consumer_of` reads it with
+    /// the buffer's other fields instead of from a server.
+    tile: u32,
+    /// Its producer is waiting for a free slot here: always equal to the producer's `blocked`
+    /// (a server) or its job's `blocked` (a soma), kept here so that a consumer wakes it
+    /// without reading the producer's state.
+    waiting: bool,
 }
 
 impl Default for Buffer {
@@ -159,6 +162,8 @@ impl Default for Buffer {
             arrived: 0,
             next_request: NONE,
             producer: NONE,
+            tile: 0,
+            waiting: false,
         }
     }
 }
@@ -178,17 +183,17 @@ struct Server {
     first_request: u32,
     last_request: u32,
     blocked: bool,
-    /// What it is (`UnitId::kind`) and its tile (ports) or core (core units).
+    /// What it is (`UnitId::kind`).
     kind: u8,
-    index: u32,
+    /// The event queue's class of each service time (set with the topology).
+    class: [u8; 2],
     /// The buffer it feeds (u32::MAX: the synapse sink).
     out: u32,
     /// Service time of a spike and of a token (a synapse's spike time depends on the packet).
     dur: [u64; 2],
-    /// The event queue's class of each service time (set with the topology).
-    class: [u8; 2],
-    /// Core units: the index of its busy-time counter in `Timing::core_busy_fs` (flattened).
-    busy_slot: u32,
+    /// Its busy time so far, added to `Timing::serial_fs` and `core_busy_fs` at the end (a
+    /// sum of integers, so the order does not matter).
+    busy_fs: u64,
 }
 
 impl Default for Server {
@@ -200,11 +205,10 @@ impl Default for Server {
             last_request: NONE,
             blocked: false,
             kind: 0,
-            index: 0,
+            class: [crate::queue::UNCLASSED; 2],
             out: 0,
             dur: [0; 2],
-            class: [crate::queue::UNCLASSED; 2],
-            busy_slot: NONE,
+            busy_fs: 0,
         }
     }
 }
@@ -306,14 +310,15 @@ fn timeline_limit() -> SimError {
 /// Refuse a sample whose schedule could overflow the engine's clock. No moment between t = 0
 /// and the last event is idle (every event is the completion of a unit in service), so every
 /// time is at most the sum of all activity durations; this bounds that sum from the counts,
-/// in u128, before the timing pass runs, and names the latency that dominates it.
+/// in u128, before the timing pass runs, and names the latency that dominates it. Returns the
+/// bound (at most 2^62 fs).
 pub fn check_time_bound(
     plan: &Plan,
     trace: &Trace,
     arch: &Architecture,
     c: &ScaledCosts,
     schedule: Schedule,
-) -> Result<(), SimError> {
+) -> Result<u128, SimError> {
     let k = &trace.counts;
     let barriers = match schedule {
         Schedule::Clocked => trace.steps as u128 - 1,
@@ -351,7 +356,7 @@ pub fn check_time_bound(
     ];
     let total: u128 = parts.iter().map(|(_, n, t)| n * t).sum();
     if total <= limits::MAX_SAMPLE_FS {
-        return Ok(());
+        return Ok(total);
     }
     let (kind, n, t) = parts
         .iter()
@@ -371,7 +376,7 @@ pub fn check_time_bound(
 /// The output of a router port at the mesh's edge.
 const OFF_MESH: u32 = u32::MAX - 1;
 
-struct Sim<'a> {
+struct Sim<'a, K: Key> {
     plan: &'a Plan,
     trace: &'a Trace,
     arch: &'a Architecture,
@@ -402,7 +407,7 @@ struct Sim<'a> {
     t_barrier: u64,
     /// (time, event): a unit has at most one pending event, so the pair is unique and the
     /// order of simultaneous events is deterministic without a sequence number.
-    queue: EventQueue,
+    queue: EventQueue<K>,
     /// Per core: its tile's coordinates and its router's ejection port, what XY routing of a
     /// packet to it needs.
     core_loc: Vec<CoreLoc>,
@@ -431,6 +436,9 @@ pub struct RunOptions<'a> {
     pub cancel: Option<&'a CancelFlag>,
     /// The chip's routes, built once and shared by the call's samples.
     pub route_table: &'a RouteTable,
+    /// Use 128-bit event keys even where 64-bit ones fit (a test of the path of chips and
+    /// samples too large for them); the results are the same.
+    pub wide_keys: bool,
 }
 
 /// The router output port (a server index) that a packet for core d takes at tile t, at
@@ -511,28 +519,38 @@ pub fn run(
     costs: &ScaledCosts,
     options: &RunOptions,
 ) -> Result<Timing, SimError> {
-    let RunOptions {
-        keep_timeline,
-        schedule,
-        timeline_budget,
-        cancel,
-        route_table,
-    } = *options;
-    check_time_bound(plan, trace, arch, costs, schedule)?;
-    let mut sim = Sim::new(plan, trace, arch, costs, keep_timeline, timeline_budget);
-    sim.route_table = route_table.for_chip(arch);
-    sim.clocked = schedule == Schedule::Clocked;
-    sim.t_barrier = barrier_fs(arch, costs);
+    let max_time = check_time_bound(plan, trace, arch, costs, options.schedule)?;
+    // 64-bit event keys where every unit id and the sample's longest time fit in them
+    let units = (arch.n_tiles() * (4 + arch.cores_per_tile as usize) + 4 * arch.n_cores()) as u64;
+    match queue::narrow_shift(units, max_time) {
+        Some(shift) if !options.wide_keys => run_with(
+            Sim::<u64>::new(plan, trace, arch, costs, options, shift),
+            costs,
+            options,
+        ),
+        _ => run_with(
+            Sim::<u128>::new(plan, trace, arch, costs, options, 64),
+            costs,
+            options,
+        ),
+    }
+}
+
+fn run_with<K: Key>(
+    mut sim: Sim<'_, K>,
+    costs: &ScaledCosts,
+    options: &RunOptions,
+) -> Result<Timing, SimError> {
     sim.start();
     let mut events = 0u64;
     // Clocked: when nothing is left to do, the step is over; the barrier opens the next one.
     loop {
-        sim.run_until_idle(&mut events, cancel)?;
+        sim.run_until_idle(&mut events, options.cancel)?;
         if !sim.open_barrier() {
             break;
         }
     }
-    sim.finish(costs, schedule, cancel)
+    sim.finish(costs, options.schedule, options.cancel)
 }
 
 /// One barrier: a done signal up a tree spanning the mesh and the release back down, one
@@ -542,7 +560,7 @@ pub fn barrier_fs(arch: &Architecture, c: &ScaledCosts) -> u64 {
     2 * diameter * c.t_barrier_hop
 }
 
-impl Sim<'_> {
+impl<K: Key> Sim<'_, K> {
     /// Process events until none is left (the chip is idle).
     fn run_until_idle(
         &mut self,
@@ -606,14 +624,14 @@ impl Sim<'_> {
     }
 }
 
-impl<'a> Sim<'a> {
+impl<'a, K: Key> Sim<'a, K> {
     fn new(
         plan: &'a Plan,
         trace: &'a Trace,
         arch: &'a Architecture,
         c: &ScaledCosts,
-        keep_timeline: bool,
-        timeline_budget: &'a AtomicUsize,
+        options: &RunOptions<'a>,
+        shift: u32,
     ) -> Self {
         let cpt = arch.cores_per_tile as usize;
         let ports = 4 + cpt;
@@ -651,24 +669,24 @@ impl<'a> Sim<'a> {
             ready: (0..n_cores).map(|_| BinaryHeap::new()).collect(),
             pending: vec![0; n_parts * steps],
             done_step: vec![-1; n_parts],
-            clocked: false,
+            clocked: options.schedule == Schedule::Clocked,
             released_step: 0,
-            t_barrier: 0,
-            queue: EventQueue::default(),
+            t_barrier: barrier_fs(arch, c),
+            queue: EventQueue::new(shift),
             core_loc: Vec::new(),
-            route_table: &[],
+            route_table: options.route_table.for_chip(arch),
             now: 0,
             work: Vec::with_capacity(64),
             output_layer: plan.lif.len() - 1,
             output_end_fs: 0,
             unbudgeted_records: 0,
-            timeline_budget,
+            timeline_budget: options.timeline_budget,
             timeline_overflow: false,
             out: Timing {
                 core_busy_fs: vec![[0; 4]; n_cores],
                 core_tokens_out: vec![0; n_cores],
                 core_token_hops: vec![0; n_cores],
-                timeline: keep_timeline.then(Vec::new),
+                timeline: options.keep_timeline.then(Vec::new),
                 ..Timing::default()
             },
         }
@@ -697,17 +715,11 @@ impl<'a> Sim<'a> {
             .collect();
         for (s, u) in units.into_iter().enumerate() {
             let out = self.output_of(s);
-            let srv = &mut self.servers[s];
-            (srv.kind, srv.index, srv.out) = (u.kind, u.index, out);
-            if s >= self.base {
-                let slot = match u.kind {
-                    5 => 0,
-                    6 => 1,
-                    _ => 3,
-                };
-                // cores <= 256 x 256 x 64 = 2^22 (model::limits), so 4 x core fits a u32
-                srv.busy_slot = u.index * 4 + slot;
+            if s < self.base {
+                self.buffers[s].tile = u.index;
             }
+            let srv = &mut self.servers[s];
+            (srv.kind, srv.out) = (u.kind, out);
             srv.dur = match u.kind {
                 k @ 0..=3 => [self.t_hop[k as usize]; 2],
                 4 => [0, 0],
@@ -718,8 +730,8 @@ impl<'a> Sim<'a> {
             // the event queue's class of each fixed service time (a synapse's spike time varies;
             // a zero time is never scheduled); which durations get a FIFO changes only the speed
             srv.class = [0, 1].map(|token| match srv.dur[token] {
-                _ if u.kind == SYNAPSE && token == 0 => EventQueue::variable(),
-                0 => EventQueue::variable(),
+                _ if u.kind == SYNAPSE && token == 0 => queue::VARIABLE,
+                0 => queue::VARIABLE,
                 d => self.queue.class_of(d),
             });
         }
@@ -809,7 +821,7 @@ impl<'a> Sim<'a> {
 
     fn consumer_of(&self, b: usize) -> usize {
         if b < self.base {
-            let tile = self.servers[b].index as usize;
+            let tile = self.buffers[b].tile as usize;
             let dst = self.front(b).dst as usize;
             match self.route_table.get(tile * self.core_loc.len() + dst) {
                 Some(&s) => s as usize,
@@ -943,6 +955,7 @@ impl<'a> Sim<'a> {
                 let srv = &mut self.servers[s];
                 if !srv.blocked {
                     srv.blocked = true;
+                    self.buffers[out as usize].waiting = true;
                     self.out.stalls += 1;
                 }
                 return; // woken when `out` frees a slot
@@ -959,7 +972,7 @@ impl<'a> Sim<'a> {
     fn serve(&mut self, s: usize, b: usize) -> bool {
         // the unit's hot fields, read once
         let srv = &self.servers[s];
-        let (out, kind, durs, busy_slot) = (srv.out, srv.kind, srv.dur, srv.busy_slot);
+        let (out, kind, durs, blocked) = (srv.out, srv.kind, srv.dur, srv.blocked);
         let head = self.front(b);
         // try_serve has checked that `out` has room
         debug_assert!(out == u32::MAX || !self.is_full(out as usize));
@@ -985,9 +998,14 @@ impl<'a> Sim<'a> {
         }
         buf.len -= 1;
         buf.arrived -= 1;
-        let (more, producer) = (buf.arrived > 0, buf.producer);
+        let (more, producer, waiting) = (buf.arrived > 0, buf.producer, buf.waiting);
+        if blocked {
+            // a blocked unit has a buffer as its output (try_serve)
+            self.buffers[out as usize].waiting = false;
+        }
         let srv = &mut self.servers[s];
         srv.blocked = false;
+        srv.busy_fs += dur;
         srv.first_request = next;
         if next == NONE {
             srv.last_request = NONE;
@@ -996,14 +1014,12 @@ impl<'a> Sim<'a> {
         // port) then pushes no try of `s`, which would find it busy and do nothing. A
         // zero-time hand-over stays free, and is tried again as before.
         srv.busy = dur != 0;
-        self.wake_producer(producer);
+        // a freed slot: wake its producer if it was waiting for one
+        if waiting {
+            self.work.push(producer);
+        }
         if more {
             self.register(b);
-        }
-        self.out.serial_fs += dur;
-        if busy_slot != NONE {
-            let (core, slot) = (busy_slot as usize / 4, busy_slot as usize % 4);
-            self.out.core_busy_fs[core][slot] += dur;
         }
         if self.out.timeline.is_some() {
             self.record_service(s, dur, &head);
@@ -1032,26 +1048,14 @@ impl<'a> Sim<'a> {
         false
     }
 
-    /// A buffer has a free slot: wake its producer (a unit id) if it was waiting for one.
-    fn wake_producer(&mut self, unit: u32) {
-        let id = unit as usize;
-        let waiting = match self.servers.get(id) {
-            Some(srv) => srv.blocked,
-            None => self
-                .somas
-                .get(id.wrapping_sub(self.servers.len()))
-                .and_then(|s| s.job.as_ref())
-                .is_some_and(|j| j.blocked),
-        };
-        if waiting {
-            self.work.push(unit);
-        }
-    }
-
     /// The timeline record of a service of `s`.
     #[cold]
     fn record_service(&mut self, s: usize, dur: u64, p: &Packet) {
-        let (kind, index) = (self.servers[s].kind, self.servers[s].index);
+        let kind = self.servers[s].kind;
+        let index = match s < self.base {
+            true => s / self.ports,
+            false => (s - self.base) / 3,
+        } as u32;
         let (unit, port) = match kind {
             0..=3 => (Unit::Link, kind),
             4 => (Unit::Link, (s % self.ports) as u8),
@@ -1139,7 +1143,7 @@ impl<'a> Sim<'a> {
                 if !self.somas[c].wake_pending {
                     self.somas[c].wake_pending = true;
                     let dur = self.somas[c].busy_until - self.now;
-                    self.schedule(dur, self.soma_unit(c), EventQueue::variable());
+                    self.schedule(dur, self.soma_unit(c), queue::VARIABLE);
                 }
                 return;
             }
@@ -1223,12 +1227,16 @@ impl<'a> Sim<'a> {
             if self.is_full(fifo) {
                 if !job.blocked {
                     job.blocked = true;
+                    self.buffers[fifo].waiting = true;
                     self.out.stalls += 1;
                 }
                 self.somas[c].job = Some(job);
                 return false;
             }
-            job.blocked = false;
+            if job.blocked {
+                job.blocked = false;
+                self.buffers[fifo].waiting = false;
+            }
             let hops = match packet.kind() {
                 SPIKE => {
                     job.fan += 1;
@@ -1264,6 +1272,21 @@ impl<'a> Sim<'a> {
         true
     }
 
+    /// Fold every server's busy time into the serial time and its core's busy times.
+    fn add_server_busy_time(&mut self) {
+        for s in 0..self.servers.len() {
+            let srv = &self.servers[s];
+            self.out.serial_fs += srv.busy_fs;
+            let slot = match srv.kind {
+                5 => 0,
+                6 => 1,
+                7 => 3,
+                _ => continue, // router ports
+            };
+            self.out.core_busy_fs[(s - self.base) / 3][slot] += srv.busy_fs;
+        }
+    }
+
     fn finish(
         mut self,
         costs: &ScaledCosts,
@@ -1284,6 +1307,7 @@ impl<'a> Sim<'a> {
                 self.steps
             )));
         }
+        self.add_server_busy_time();
         self.out.latency_fs = self.output_end_fs;
         self.out.quiescent_fs = self.now;
         self.out.critical_path_fs =

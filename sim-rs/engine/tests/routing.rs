@@ -1,5 +1,6 @@
 //! Routing by the route table and by coordinates (the path of chips too large for a table, or
-//! of a table built for another chip) time every packet alike.
+//! of a table built for another chip) time every packet alike, and so do 64-bit and 128-bit
+//! event keys (the path of chips or samples too large for 64 bits).
 
 mod common;
 
@@ -52,16 +53,18 @@ fn the_route_table_times_exactly_as_coordinates_do() {
             trueasync_engine::functional::run(&plan, &inputs, steps, 48, false, None).unwrap();
         for schedule in [Schedule::Asynchronous, Schedule::Clocked] {
             let budget = AtomicUsize::new(0);
-            let timing = |routes: &RouteTable| {
+            let timing_keys = |routes: &RouteTable, wide_keys: bool| {
                 let options = RunOptions {
                     keep_timeline: true,
                     schedule,
                     timeline_budget: &budget,
                     cancel: None,
                     route_table: routes,
+                    wide_keys,
                 };
                 timing::run(&plan, &trace, &arch, &costs, &options).unwrap()
             };
+            let timing = |routes: &RouteTable| timing_keys(routes, false);
             let by_table = timing(&RouteTable::new(&arch));
             assert!(by_table.stalls > 0 && by_table.token_hops > 0);
             assert!(by_table.timeline.as_ref().is_some_and(|t| !t.is_empty()));
@@ -69,6 +72,8 @@ fn the_route_table_times_exactly_as_coordinates_do() {
             assert_eq!(by_table, by_coordinates, "{semantics:?} {schedule:?}");
             let by_other_chips_table = timing(&RouteTable::new(&other));
             assert_eq!(by_table, by_other_chips_table, "{semantics:?} {schedule:?}");
+            let wide_keys = timing_keys(&RouteTable::new(&arch), true);
+            assert_eq!(by_table, wide_keys, "{semantics:?} {schedule:?}");
         }
     }
 }
