@@ -38,7 +38,8 @@ pub(crate) trait Key: Copy + Ord + std::fmt::Debug {
     /// `time << shift | low`, where `low < 2^shift`.
     fn pack(time: u64, low: u64, shift: u32) -> Self;
     fn time(self, shift: u32) -> u64;
-    fn low(self, shift: u32) -> u64;
+    /// The low 64 bits, where the event and the class are.
+    fn low_word(self) -> u64;
 }
 
 impl Key for u64 {
@@ -53,8 +54,8 @@ impl Key for u64 {
         self >> shift
     }
     #[inline(always)]
-    fn low(self, shift: u32) -> u64 {
-        self & ((1 << shift) - 1)
+    fn low_word(self) -> u64 {
+        self
     }
 }
 
@@ -70,7 +71,7 @@ impl Key for u128 {
         (self >> 64) as u64
     }
     #[inline(always)]
-    fn low(self, _: u32) -> u64 {
+    fn low_word(self) -> u64 {
         self as u64
     }
 }
@@ -86,6 +87,8 @@ pub(crate) fn narrow_shift(events: u64, max_time: u128) -> Option<u32> {
 
 pub(crate) struct EventQueue<K: Key> {
     shift: u32,
+    /// The event and class bits of a key's low word.
+    low_mask: u64,
     durs: Vec<u64>,
     fifos: Vec<Ring<K>>,
     /// Each FIFO's first key (EMPTY when it is empty), scanned on every pop.
@@ -100,6 +103,7 @@ impl<K: Key> EventQueue<K> {
         assert!(shift <= K::MAX_SHIFT && shift >= CLASS_BITS);
         EventQueue {
             shift,
+            low_mask: u64::MAX >> (64 - shift),
             durs: Vec::new(),
             fifos: Vec::new(),
             heads: [K::EMPTY; MAX_CLASSES],
@@ -180,14 +184,17 @@ impl<K: Key> EventQueue<K> {
             Some(&Reverse(k)) if k < best => self.heap.pop().map(|Reverse(k)| k)?,
             _ if best == K::EMPTY => return None,
             _ => {
-                let from = (best.low(self.shift) & ((1 << CLASS_BITS) - 1)) as usize;
+                let from = (best.low_word() & ((1 << CLASS_BITS) - 1)) as usize;
                 let q = &mut self.fifos[from];
                 q.pop_front();
                 self.heads[from] = q.front().unwrap_or(K::EMPTY);
                 best
             }
         };
-        Some((key.time(self.shift), key.low(self.shift) >> CLASS_BITS))
+        Some((
+            key.time(self.shift),
+            (key.low_word() & self.low_mask) >> CLASS_BITS,
+        ))
     }
 }
 
@@ -309,7 +316,7 @@ mod tests {
         let largest = u64::pack((1 << 49) - 1, (999 << CLASS_BITS) | 15, shift);
         assert!(largest < u64::EMPTY);
         assert_eq!(largest.time(shift), (1 << 49) - 1);
-        assert_eq!(largest.low(shift) >> CLASS_BITS, 999);
+        assert_eq!((largest & ((1 << shift) - 1)) >> CLASS_BITS, 999);
     }
 
     fn pops_in_heap_order<K: Key>(empty: EventQueue<K>) {
