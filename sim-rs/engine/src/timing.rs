@@ -216,8 +216,12 @@ impl Default for Server {
 struct Job {
     part: u32,
     step: u32,
+    /// The spikes still to send: `Trace::spikes[spike..spike_end]`.
     spike: u32,
+    spike_end: u32,
+    /// The packets of the spike in progress still to send: `Plan::fan[fan..fan_end]`.
     fan: u32,
+    fan_end: u32,
     token: u32,
     credit: u32,
     blocked: bool,
@@ -1167,13 +1171,16 @@ impl<'a, K: Key> Sim<'a, K> {
                 port: 0,
                 step,
             });
+            let spikes = step as usize * self.trace.n_parts + part as usize;
             let soma = &mut self.somas[c];
             soma.busy_until = self.now + dur;
             soma.job = Some(Job {
                 part,
                 step,
-                spike: 0,
+                spike: self.trace.spike_start[spikes],
+                spike_end: self.trace.spike_start[spikes + 1],
                 fan: 0,
+                fan_end: 0,
                 token: 0,
                 credit: 0,
                 blocked: false,
@@ -1185,20 +1192,72 @@ impl<'a, K: Key> Sim<'a, K> {
     fn emit(&mut self, c: usize) -> bool {
         let fifo = self.base + 3 * c + 2;
         let mut job = self.somas[c].job.take().expect("emitting job");
-        let spikes = self.trace.spikes_of(job.step as usize, job.part as usize);
+        if !self.emit_spikes(fifo, &mut job) || !self.emit_handshakes(c, fifo, &mut job) {
+            self.somas[c].job = Some(job);
+            return false;
+        }
+        let (part, step) = (job.part as usize, job.step as usize);
+        self.done_step[part] = step as i64;
+        if step + 1 < self.steps
+            && self.pending[part * self.steps + step + 1] == 0
+            && (!self.clocked || step < self.released_step)
+        {
+            self.ready[c].push(Reverse((step as u32 + 1, part as u32)));
+        }
+        true
+    }
+
+    /// The job's FIFO is full: it waits (a stall, counted once per episode).
+    fn stall_job(&mut self, fifo: usize, job: &mut Job) {
+        if !job.blocked {
+            job.blocked = true;
+            self.buffers[fifo].waiting = true;
+            self.out.stalls += 1;
+        }
+    }
+
+    /// Push `packet` into the job's FIFO (which has room).
+    fn send(&mut self, fifo: usize, job: &mut Job, packet: Packet) {
+        if job.blocked {
+            job.blocked = false;
+            self.buffers[fifo].waiting = false;
+        }
+        self.deliver(fifo, packet);
+        self.arrive(fifo);
+    }
+
+    /// Push the job's spike packets from where it stopped; false when the FIFO is full.
+    fn emit_spikes(&mut self, fifo: usize, job: &mut Job) -> bool {
+        let (plan, trace) = (self.plan, self.trace);
+        loop {
+            while job.fan < job.fan_end {
+                if self.is_full(fifo) {
+                    self.stall_job(fifo, job);
+                    return false;
+                }
+                let e = plan.fan[job.fan as usize];
+                self.send(
+                    fifo,
+                    job,
+                    Packet::new(e.core, e.synapses, job.part, job.step, SPIKE),
+                );
+                job.fan += 1;
+            }
+            if job.spike == job.spike_end {
+                return true;
+            }
+            let neuron = trace.spikes[job.spike as usize] as usize;
+            (job.fan, job.fan_end) = (plan.fan_start[neuron], plan.fan_start[neuron + 1]);
+            job.spike += 1;
+        }
+    }
+
+    /// Push the job's end-of-step tokens, then its credits; false when the FIFO is full.
+    fn emit_handshakes(&mut self, c: usize, fifo: usize, job: &mut Job) -> bool {
         let plan = self.plan;
         loop {
             let part = job.part as usize;
-            let packet = if (job.spike as usize) < spikes.len() {
-                let fan = plan.fanout_of(spikes[job.spike as usize] as usize);
-                if (job.fan as usize) >= fan.len() {
-                    job.spike += 1;
-                    job.fan = 0;
-                    continue;
-                }
-                let e = fan[job.fan as usize];
-                Packet::new(e.core, e.synapses, job.part, job.step, SPIKE)
-            } else if (job.token as usize) < plan.token_dests[part].len() {
+            let packet = if (job.token as usize) < plan.token_dests[part].len() {
                 // A token that no step can use (every target's step is past the last) is not
                 // sent: the chip knows the sample's length.
                 let k = job.token as usize;
@@ -1222,26 +1281,13 @@ impl<'a, K: Key> Sim<'a, K> {
                 let dst = plan.credit_dests[part][job.credit as usize];
                 Packet::new(dst, job.credit, job.part, job.step, CREDIT)
             } else {
-                break;
+                return true;
             };
             if self.is_full(fifo) {
-                if !job.blocked {
-                    job.blocked = true;
-                    self.buffers[fifo].waiting = true;
-                    self.out.stalls += 1;
-                }
-                self.somas[c].job = Some(job);
+                self.stall_job(fifo, job);
                 return false;
             }
-            if job.blocked {
-                job.blocked = false;
-                self.buffers[fifo].waiting = false;
-            }
             let hops = match packet.kind() {
-                SPIKE => {
-                    job.fan += 1;
-                    0
-                }
                 TOKEN => {
                     job.token += 1;
                     self.out.tokens += 1;
@@ -1253,23 +1299,11 @@ impl<'a, K: Key> Sim<'a, K> {
                     plan.credit_hops[part][packet.syn as usize] as u64
                 }
             };
-            if packet.is_token() {
-                self.out.token_hops += hops;
-                self.out.core_tokens_out[c] += 1;
-                self.out.core_token_hops[c] += hops;
-            }
-            self.deliver(fifo, packet);
-            self.arrive(fifo);
+            self.out.token_hops += hops;
+            self.out.core_tokens_out[c] += 1;
+            self.out.core_token_hops[c] += hops;
+            self.send(fifo, job, packet);
         }
-        let (part, step) = (job.part as usize, job.step as usize);
-        self.done_step[part] = step as i64;
-        if step + 1 < self.steps
-            && self.pending[part * self.steps + step + 1] == 0
-            && (!self.clocked || step < self.released_step)
-        {
-            self.ready[c].push(Reverse((step as u32 + 1, part as u32)));
-        }
-        true
     }
 
     /// Fold every server's busy time into the serial time and its core's busy times.
