@@ -132,8 +132,10 @@ impl<T> std::ops::IndexMut<usize> for Table<T> {
     }
 }
 
-/// A FIFO of `cap` packets, stored in `Sim::slots[b * cap ..]` as a ring.
+/// A FIFO of `cap` packets, stored in `Sim::slots[b * cap ..]` as a ring. 32 bytes, so that a
+/// buffer's address is a shift of its id (the pass computes several per packet-hop).
 #[derive(Clone, Copy)]
+#[repr(align(32))]
 struct Buffer {
     head: u32,
     len: u32,
@@ -153,6 +155,8 @@ struct Buffer {
     /// without reading the producer's state.
     waiting: bool,
 }
+
+const _: () = assert!(std::mem::size_of::<Buffer>() == 32);
 
 impl Default for Buffer {
     fn default() -> Self {
