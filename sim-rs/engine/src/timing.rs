@@ -968,35 +968,75 @@ impl<'a, K: Key> Sim<'a, K> {
                 }
                 return; // woken when `out` frees a slot
             }
-            if !self.serve(s, b) {
+            let again = match out {
+                u32::MAX => self.serve_sink(s, b),
+                out => self.serve_forward(s, b, out as usize),
+            };
+            if !again {
                 return;
             }
         }
     }
 
-    /// Start serving buffer `b`'s front packet on `s`; true when `s` is to be tried again at
-    /// once (a zero-time hand-over to a buffer).
+    /// Start serving buffer `b`'s front packet on `s`, which forwards it into buffer `out`
+    /// (which has room); true when `s` is to be tried again at once (a zero-time hand-over).
     #[inline(never)]
-    fn serve(&mut self, s: usize, b: usize) -> bool {
-        // the unit's hot fields, read once
+    fn serve_forward(&mut self, s: usize, b: usize, out: usize) -> bool {
+        debug_assert!(!self.is_full(out));
         let srv = &self.servers[s];
-        let (out, kind, durs, blocked) = (srv.out, srv.kind, srv.dur, srv.blocked);
+        let (durs, classes, blocked) = (srv.dur, srv.class, srv.blocked);
         let head = self.front(b);
-        // try_serve has checked that `out` has room
-        debug_assert!(out == u32::MAX || !self.is_full(out as usize));
-        // a synapse unit's time for a spike depends on the packet; every other service is fixed
-        let token = head.is_token();
-        let dur = if kind == SYNAPSE && !token {
-            // one lane (the common case) needs no division, whose latency is on the path
-            let rows = match self.lanes {
-                1 => head.syn as u64,
-                lanes => (head.syn as u64).div_ceil(lanes),
-            };
-            rows * self.t_synapse
-        } else {
-            durs[token as usize]
+        let token = head.is_token() as usize;
+        let dur = durs[token];
+        if blocked {
+            self.buffers[out].waiting = false;
+        }
+        self.take(s, b, dur, &head);
+        self.deliver(out, head);
+        if dur == 0 {
+            // a zero-time hand-over (the ejection port) completes at once; the unit is tried
+            // again next, as if pushed on the work stack last
+            self.arrive(out);
+            return true;
+        }
+        self.schedule(dur, s as u32, classes[token]);
+        false
+    }
+
+    /// Start serving buffer `b`'s front packet on the synapse unit `s`, which integrates it
+    /// when done (a spike takes a time that depends on its synapses, a token none). A
+    /// synapse unit has no output buffer, so it never waits for one.
+    #[inline(never)]
+    fn serve_sink(&mut self, s: usize, b: usize) -> bool {
+        let head = self.front(b);
+        let (dur, class) = match head.is_token() {
+            true => (self.servers[s].dur[1], self.servers[s].class[1]),
+            false => {
+                // one lane (the common case) needs no division, whose latency is on the path
+                let rows = match self.lanes {
+                    1 => head.syn as u64,
+                    lanes => (head.syn as u64).div_ceil(lanes),
+                };
+                (rows * self.t_synapse, self.servers[s].class[0])
+            }
         };
-        // take the packet off `b`, and `b`, the first in line, off the request queue of `s`
+        self.take(s, b, dur, &head);
+        if dur == 0 {
+            // a token passes at once: `s` is tried again after the work its integration pushes
+            self.work.push(s as u32);
+            self.integrate(head);
+            return false;
+        }
+        self.servers[s].held = head;
+        self.schedule(dur, s as u32, class);
+        false
+    }
+
+    /// The part of a service common to every unit: take `head` off buffer `b` and `b`, the
+    /// first in line, off the request queue of `s`; wake `b`'s producer if it waits for the
+    /// freed slot; queue `b` again if its next packet has arrived.
+    #[inline(always)]
+    fn take(&mut self, s: usize, b: usize, dur: u64, head: &Packet) {
         let cap = self.cap as u32;
         let buf = &mut self.buffers[b];
         let next = std::mem::replace(&mut buf.next_request, NONE);
@@ -1007,10 +1047,6 @@ impl<'a, K: Key> Sim<'a, K> {
         buf.len -= 1;
         buf.arrived -= 1;
         let (more, producer, waiting) = (buf.arrived > 0, buf.producer, buf.waiting);
-        if blocked {
-            // a blocked unit has a buffer as its output (try_serve)
-            self.buffers[out as usize].waiting = false;
-        }
         let srv = &mut self.servers[s];
         srv.blocked = false;
         srv.busy_fs += dur;
@@ -1022,7 +1058,6 @@ impl<'a, K: Key> Sim<'a, K> {
         // port) then pushes no try of `s`, which would find it busy and do nothing. A
         // zero-time hand-over stays free, and is tried again as before.
         srv.busy = dur != 0;
-        // a freed slot: wake its producer if it was waiting for one
         if waiting {
             self.work.push(producer);
         }
@@ -1030,30 +1065,8 @@ impl<'a, K: Key> Sim<'a, K> {
             self.register(b);
         }
         if self.out.timeline.is_some() {
-            self.record_service(s, dur, &head);
+            self.record_service(s, dur, head);
         }
-        if dur == 0 {
-            // A zero-time hand-over (ejection port, a token at the synapse) completes at once.
-            if out == u32::MAX {
-                self.work.push(s as u32);
-                self.integrate(head);
-                return false;
-            }
-            self.deliver(out as usize, head);
-            self.arrive(out as usize);
-            // the unit is tried again next, as if pushed on the work stack last
-            return true;
-        }
-        if out != u32::MAX {
-            self.deliver(out as usize, head);
-        }
-        let srv = &mut self.servers[s];
-        if out == u32::MAX {
-            srv.held = head;
-        }
-        let class = srv.class[token as usize];
-        self.schedule(dur, s as u32, class);
-        false
     }
 
     /// The timeline record of a service of `s`.
