@@ -300,8 +300,8 @@ mod tests {
     fn pops_in_the_same_order_as_a_binary_heap() {
         // times stay below 3000 rounds x 500: both key widths hold them
         let shift = narrow_shift(1000, 1 << 21).unwrap();
-        pops_in_heap_order(EventQueue::<u64>::new(shift));
-        pops_in_heap_order(EventQueue::<u128>::new(64));
+        pops_in_heap_order::<u64>(shift);
+        pops_in_heap_order::<u128>(64);
     }
 
     /// 64-bit keys only where the events and the longest time fit, below `u64::MAX`.
@@ -319,10 +319,10 @@ mod tests {
         assert_eq!((largest & ((1 << shift) - 1)) >> CLASS_BITS, 999);
     }
 
-    fn pops_in_heap_order<K: Key>(empty: EventQueue<K>) {
+    fn pops_in_heap_order<K: Key>(shift: u32) {
         for seed in 0..30u64 {
             let mut rng = seed;
-            let (mut q, mut heap) = (EventQueue::<K>::new(empty.shift), BinaryHeap::new());
+            let (mut q, mut heap) = (EventQueue::<K>::new(shift), BinaryHeap::new());
             let (mut now, mut unit, mut popped) = (0u64, 0u64, 0);
             for round in 0..3000u32 {
                 for _ in 0..(lcg(&mut rng) % 4) {

@@ -529,7 +529,7 @@ pub fn run(
 ) -> Result<Timing, SimError> {
     let max_time = check_time_bound(plan, trace, arch, costs, options.schedule)?;
     // 64-bit event keys where every unit id and the sample's longest time fit in them
-    let units = (arch.n_tiles() * (4 + arch.cores_per_tile as usize) + 4 * arch.n_cores()) as u64;
+    let units = (server_count(arch) + arch.n_cores()) as u64; // servers, then somas
     match queue::narrow_shift(units, max_time) {
         Some(shift) if !options.wide_keys => run_with(
             Sim::<u64>::new(plan, trace, arch, costs, options, shift),
@@ -542,6 +542,12 @@ pub fn run(
             options,
         ),
     }
+}
+
+/// The timing pass's servers: every router port (4 links and one ejection port per core of a
+/// tile), then axon-in, synapse and axon-out per core. Somas take the unit ids after them.
+fn server_count(arch: &Architecture) -> usize {
+    arch.n_tiles() * (4 + arch.cores_per_tile as usize) + 3 * arch.n_cores()
 }
 
 fn run_with<K: Key>(
@@ -645,7 +651,7 @@ impl<'a, K: Key> Sim<'a, K> {
         let ports = 4 + cpt;
         let n_cores = arch.n_cores();
         let base = arch.n_tiles() * ports;
-        let n = base + 3 * n_cores;
+        let n = server_count(arch);
         let flits = c.flits as u64;
         let steps = trace.steps;
         let n_parts = plan.parts.len();
@@ -702,22 +708,7 @@ impl<'a, K: Key> Sim<'a, K> {
 
     fn precompute_topology(&mut self) {
         let n = self.buffers.len();
-        let units: Vec<UnitId> = (0..n)
-            .map(|s| {
-                if s < self.base {
-                    let port = s % self.ports;
-                    UnitId {
-                        kind: port.min(4) as u8,
-                        index: (s / self.ports) as u32,
-                    }
-                } else {
-                    UnitId {
-                        kind: 5 + ((s - self.base) % 3) as u8,
-                        index: ((s - self.base) / 3) as u32,
-                    }
-                }
-            })
-            .collect();
+        let units: Vec<UnitId> = (0..n).map(|s| self.unit_id(s)).collect();
         self.core_loc = (0..self.arch.n_cores())
             .map(|c| core_loc(self.arch, c))
             .collect();
@@ -804,6 +795,21 @@ impl<'a, K: Key> Sim<'a, K> {
     }
 
     // ---- topology -------------------------------------------------------------------------
+
+    /// What server `s` is, and its tile (router ports) or core (core units).
+    fn unit_id(&self, s: usize) -> UnitId {
+        if s < self.base {
+            UnitId {
+                kind: (s % self.ports).min(4) as u8,
+                index: (s / self.ports) as u32,
+            }
+        } else {
+            UnitId {
+                kind: 5 + ((s - self.base) % 3) as u8,
+                index: ((s - self.base) / 3) as u32,
+            }
+        }
+    }
 
     fn tile_of_core(&self, core: usize) -> usize {
         core / self.cpt
@@ -1072,11 +1078,7 @@ impl<'a, K: Key> Sim<'a, K> {
     /// The timeline record of a service of `s`.
     #[cold]
     fn record_service(&mut self, s: usize, dur: u64, p: &Packet) {
-        let kind = self.servers[s].kind;
-        let index = match s < self.base {
-            true => s / self.ports,
-            false => (s - self.base) / 3,
-        } as u32;
+        let UnitId { kind, index } = self.unit_id(s);
         let (unit, port) = match kind {
             0..=3 => (Unit::Link, kind),
             4 => (Unit::Link, (s % self.ports) as u8),
@@ -1326,15 +1328,16 @@ impl<'a, K: Key> Sim<'a, K> {
     /// Fold every server's busy time into the serial time and its core's busy times.
     fn add_server_busy_time(&mut self) {
         for s in 0..self.servers.len() {
-            let srv = &self.servers[s];
-            self.out.serial_fs += srv.busy_fs;
-            let slot = match srv.kind {
+            let busy_fs = self.servers[s].busy_fs;
+            self.out.serial_fs += busy_fs;
+            let UnitId { kind, index: core } = self.unit_id(s);
+            let slot = match kind {
                 5 => 0,
                 6 => 1,
                 7 => 3,
                 _ => continue, // router ports
             };
-            self.out.core_busy_fs[(s - self.base) / 3][slot] += srv.busy_fs;
+            self.out.core_busy_fs[core as usize][slot] += busy_fs;
         }
     }
 
