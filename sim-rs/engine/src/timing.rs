@@ -187,8 +187,6 @@ struct Server {
     first_request: u32,
     last_request: u32,
     blocked: bool,
-    /// What it is (`UnitId::kind`).
-    kind: u8,
     /// The event queue's class of each service time (set with the topology).
     class: [u8; 2],
     /// The buffer it feeds (u32::MAX: the synapse sink).
@@ -208,7 +206,6 @@ impl Default for Server {
             first_request: NONE,
             last_request: NONE,
             blocked: false,
-            kind: 0,
             class: [crate::queue::UNCLASSED; 2],
             out: 0,
             dur: [0; 2],
@@ -708,22 +705,21 @@ impl<'a, K: Key> Sim<'a, K> {
 
     fn precompute_topology(&mut self) {
         let n = self.buffers.len();
-        let units: Vec<UnitId> = (0..n).map(|s| self.unit_id(s)).collect();
         self.core_loc = (0..self.arch.n_cores())
             .map(|c| core_loc(self.arch, c))
             .collect();
-        for (s, u) in units.into_iter().enumerate() {
-            let out = self.output_of(s);
+        for s in 0..n {
+            let (u, out) = (self.unit_id(s), self.output_of(s));
             if s < self.base {
                 self.buffers[s].tile = u.index;
             }
             let srv = &mut self.servers[s];
-            (srv.kind, srv.out) = (u.kind, out);
+            srv.out = out;
             srv.dur = match u.kind {
                 k @ 0..=3 => [self.t_hop[k as usize]; 2],
                 4 => [0, 0],
                 5 => [self.t_in; 2],
-                6 => [0, 0], // spikes: per packet (duration())
+                6 => [0, 0], // spikes: per packet (serve_sink)
                 _ => [self.t_out, self.t_token],
             };
             // the event queue's class of each fixed service time (a synapse's spike time varies;
